@@ -1,0 +1,189 @@
+package actor
+
+import (
+	"context"
+
+	"github.com/rs/zerolog"
+)
+
+// Context is what an actor sees of itself while it handles a message: its Ref,
+// its context, its logger, the call it may reply to, and the means to spawn,
+// link and monitor. It belongs to the actor's goroutine: do not keep it or
+// use it from elsewhere (take a Replier to answer a call later).
+type Context struct {
+	ref        *Ref
+	req        *request // the call being handled
+	gen        uint64
+	replied    bool
+	stopping   bool
+	stopReason error
+	logger     *zerolog.Logger
+}
+
+// selfKey marks an actor's own context, so that a call can tell that it is
+// made by the actor it calls.
+type selfKey struct{}
+
+// actorCtx is the context of one incarnation.
+type actorCtx struct {
+	context.Context
+	self   *Ref
+	cancel context.CancelCauseFunc
+}
+
+func (c *actorCtx) Value(key any) any {
+	if _, ok := key.(selfKey); ok {
+		return c.self
+	}
+	return c.Context.Value(key)
+}
+
+// Self returns the actor's own Ref.
+func (c *Context) Self() *Ref { return c.ref }
+
+// Incarnation returns the number of the running incarnation (see
+// Ref.Incarnation).
+func (c *Context) Incarnation() uint64 { return c.ref.inc.Load() }
+
+// Context returns the context of the running incarnation. It is cancelled,
+// with the exit reason as its cause, when the incarnation ends or the actor is
+// asked to stop, and it is derived from the context given to Spawn. Pass it to
+// blocking work so that a stop does not wait for it. A call made with it to
+// the actor itself fails with ErrCallSelf.
+func (c *Context) Context() context.Context {
+	r := c.ref
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ctx == nil {
+		ctx, cancel := context.WithCancelCause(r.spawn)
+		r.ctx = &actorCtx{Context: ctx, self: r, cancel: cancel}
+		if p := r.pending.Load(); p != nil && (p.final || p.inc == r.inc.Load()) {
+			cancel(causeOf(p.reason))
+		}
+		if r.stopped {
+			cancel(causeOf(r.reason))
+		}
+	}
+	return r.ctx
+}
+
+// Logger returns the actor's logger, with the actor's name as a field.
+func (c *Context) Logger() *zerolog.Logger {
+	if c.logger == nil {
+		l := c.ref.set.log().With().Str("actor", c.ref.String()).Logger()
+		c.logger = &l
+	}
+	return c.logger
+}
+
+// Spawn starts an actor whose life is bound to this incarnation's: it stops
+// with ErrShutdown when this incarnation ends. It inherits the logger, the
+// dead-letter hook and the call timeout unless opts set them.
+func (c *Context) Spawn(a Actor, opts ...Option) (*Ref, error) {
+	return spawn(c.Context(), a, c.ref.set, opts)
+}
+
+// Reply answers the call being handled. It returns ErrNoCall if the message
+// is not a call, ErrAlreadyReplied for a second reply, and ErrCallerGone if
+// the caller stopped waiting (the reply is dropped).
+func (c *Context) Reply(v any) error { return c.respond(v, nil) }
+
+// ReplyError answers the call being handled with an error, which the caller's
+// Call returns.
+func (c *Context) ReplyError(err error) error { return c.respond(nil, err) }
+
+func (c *Context) respond(v any, err error) error {
+	if c.req == nil {
+		return ErrNoCall
+	}
+	if c.replied {
+		return ErrAlreadyReplied
+	}
+	c.replied = true
+	return c.req.reply(c.gen, v, err)
+}
+
+// Replier hands over the duty to answer the call being handled, to be done
+// later from any goroutine; the actor goes on with its next message. A call
+// whose actor neither replies nor takes a Replier fails with ErrNoReply.
+func (c *Context) Replier() (Replier, error) {
+	if c.req == nil {
+		return Replier{}, ErrNoCall
+	}
+	if c.replied {
+		return Replier{}, ErrAlreadyReplied
+	}
+	c.replied = true
+	return Replier{q: c.req, gen: c.gen}, nil
+}
+
+// Stop ends the actor after the message being handled, with reason (nil for a
+// normal exit). Under a supervisor this ends the incarnation, and the restart
+// type decides what follows, as for any exit.
+func (c *Context) Stop(reason error) {
+	c.stopping = true
+	c.stopReason = reason
+}
+
+// TrapExits sets whether exits of linked actors arrive as Exit messages
+// (true) instead of stopping this actor with the same reason (false, the
+// default).
+func (c *Context) TrapExits(on bool) { c.ref.trap.Store(on) }
+
+// Recv waits for the next message of a Task. It returns the message, or an
+// error when ctx ends or the task is asked to exit. A call received this way
+// is answered with Reply or Replier before the next Recv; otherwise the
+// caller gets ErrNoReply. Outside a task it returns ErrNotTask.
+func (c *Context) Recv(ctx context.Context) (any, error) {
+	r := c.ref
+	if r.wake == nil {
+		return nil, ErrNotTask
+	}
+	c.settle()
+	own := c.Context()
+	for {
+		if p := r.pending.Load(); p != nil && (p.final || p.inc == r.inc.Load()) {
+			return nil, causeOf(p.reason)
+		}
+		if msg, ok := r.mb.Pop(); ok {
+			if q, isCall := msg.(*request); isCall {
+				c.begin(q)
+				return q.msg, nil
+			}
+			return msg, nil
+		}
+		select {
+		case <-r.wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-own.Done():
+		}
+	}
+}
+
+// begin makes q the call being handled.
+func (c *Context) begin(q *request) {
+	c.req, c.gen, c.replied = q, q.generation(), false
+}
+
+// settle closes the handling of the current call: a call left without a reply
+// or a Replier fails with ErrNoReply rather than waiting for its timeout.
+func (c *Context) settle() {
+	if c.req != nil && !c.replied {
+		_ = c.req.reply(c.gen, nil, ErrNoReply)
+	}
+	c.req = nil
+}
+
+// abort fails the call being handled with err, as its actor exits.
+func (c *Context) abort(err error) {
+	if c.req != nil && !c.replied {
+		_ = c.req.reply(c.gen, nil, err)
+	}
+	c.req = nil
+}
+
+// reset prepares the Context for a new incarnation.
+func (c *Context) reset() {
+	c.req, c.replied, c.stopping, c.stopReason = nil, false, false, nil
+}

@@ -1,0 +1,305 @@
+package actor
+
+import (
+	"context"
+	"errors"
+	"runtime"
+)
+
+// batchSize is how many messages an actor handles per wake-up before it gives
+// the processor back, so that a flooded actor cannot starve the others.
+const batchSize = 128
+
+const (
+	batchEmpty = iota // the mailbox ran dry
+	batchMore         // the batch is used up; messages remain
+	batchExit         // the incarnation ended
+)
+
+// start runs a's Init, if any, as a new incarnation. The caller owns the
+// consumer side.
+func (r *Ref) start(a Actor) (err error) {
+	r.behavior = a
+	init, ok := a.(Initializer)
+	if !ok {
+		return nil
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: captureStack()}
+		}
+		if err != nil {
+			r.cancelIncarnation(err)
+		}
+	}()
+	return init.Init(&r.c)
+}
+
+// launch hands a started incarnation over to its goroutine: a task's own, or
+// the dispatch loop when a message arrives.
+func (r *Ref) launch() {
+	if _, ok := r.behavior.(*task); ok {
+		go r.runTask()
+		return
+	}
+	r.release()
+}
+
+// release gives up the consumer side. A message or an exit request that
+// arrived meanwhile starts the loop again, so that no wake-up is lost.
+func (r *Ref) release() bool {
+	r.state.Store(stateIdle)
+	if r.pending.Load() == nil && r.mb.Len() == 0 {
+		return false
+	}
+	if r.state.CompareAndSwap(stateIdle, stateRunning) {
+		go r.run()
+	}
+	return true
+}
+
+// loop is the dispatch goroutine of a message-driven actor. It exists only
+// while there is work: it handles batches until the mailbox is empty, then
+// returns.
+func (r *Ref) loop() {
+	for {
+		switch r.batch() {
+		case batchExit:
+			return
+		case batchMore:
+			runtime.Gosched()
+			continue
+		}
+		// Yield once before going idle: on a busy sender's heels, the next
+		// message is often about to arrive, and catching it here saves a
+		// goroutine start.
+		runtime.Gosched()
+		if r.pending.Load() == nil && r.mb.Empty() {
+			r.state.Store(stateIdle)
+			if (r.pending.Load() == nil && r.mb.Len() == 0) || !r.state.CompareAndSwap(stateIdle, stateRunning) {
+				return
+			}
+		}
+	}
+}
+
+// batch handles up to batchSize messages. Panic recovery is set up once per
+// batch rather than once per message.
+func (r *Ref) batch() (res int) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.endIncarnation(&PanicError{Value: v, Stack: captureStack()}, false)
+			res = batchExit
+		}
+	}()
+	for i := 0; i < batchSize; i++ {
+		if r.pending.Load() != nil && r.onExitRequest() {
+			return batchExit
+		}
+		msg, ok := r.mb.Pop()
+		if !ok {
+			return batchEmpty
+		}
+		if r.handle(msg) {
+			return batchExit
+		}
+	}
+	return batchMore
+}
+
+// onExitRequest carries out a pending exit request and reports whether the
+// incarnation ended. A stale request, made for an earlier incarnation and not
+// final, is discarded.
+func (r *Ref) onExitRequest() bool {
+	p := r.pending.Load()
+	if p == nil {
+		return false
+	}
+	if p.kill {
+		r.finish(ErrKilled)
+		return true
+	}
+	if !p.final && p.inc != r.inc.Load() {
+		r.pending.CompareAndSwap(p, nil)
+		return false
+	}
+	r.endIncarnation(p.reason, p.final)
+	return true
+}
+
+// handle passes one message to the behaviour and reports whether the
+// incarnation ended.
+func (r *Ref) handle(msg any) bool {
+	c := &r.c
+	if q, ok := msg.(*request); ok {
+		c.begin(q)
+		msg = q.msg
+	}
+	err := r.behavior.Receive(c, msg)
+	if p := r.pending.Load(); p != nil && p.kill {
+		r.finish(ErrKilled)
+		return true
+	}
+	if err == nil && c.stopping {
+		err = c.stopReason
+	} else if err == nil {
+		c.settle()
+		return false
+	}
+	r.endIncarnation(err, false)
+	return true
+}
+
+// runTask is the goroutine of a Task incarnation.
+func (r *Ref) runTask() {
+	t := r.behavior.(*task)
+	reason := r.callTask(t)
+	final := false
+	if p := r.pending.Load(); p != nil {
+		if p.kill {
+			r.finish(ErrKilled)
+			return
+		}
+		if p.final || p.inc == r.inc.Load() {
+			// Asked to stop: the task's return is how it obeyed, and the
+			// request says why it ended.
+			reason, final = p.reason, p.final
+		}
+	}
+	if reason == nil && r.c.stopping {
+		reason = r.c.stopReason
+	}
+	r.endIncarnation(reason, final)
+}
+
+func (r *Ref) callTask(t *task) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: captureStack()}
+		}
+	}()
+	return t.fn(r.c.Context(), &r.c)
+}
+
+// endIncarnation ends the current incarnation with reason: the call being
+// handled gets the reason, Terminate runs, the incarnation's context is
+// cancelled. A supervised actor is then suspended and its parent told; any
+// other actor, or a final end, stops for good.
+func (r *Ref) endIncarnation(reason error, final bool) {
+	if p := r.pending.Load(); p != nil && p.final {
+		final = true
+	}
+	supervised := r.parent != nil && !final
+	r.c.abort(&ExitError{Actor: r, Reason: reason, Stopped: !supervised})
+	if t, ok := r.behavior.(Terminator); ok {
+		reason = r.terminate(t, reason)
+	}
+	r.cancelIncarnation(reason)
+	if supervised {
+		inc := r.inc.Load()
+		r.state.Store(stateSuspended)
+		if p := r.pending.Load(); p != nil && p.final {
+			// Stopped while we were suspending: nobody else saw us suspended.
+			if r.state.CompareAndSwap(stateSuspended, stateRunning) {
+				r.finish(p.reason)
+			}
+			return
+		}
+		if r.parent.mb.PushSystem(ChildExit{Child: r, Reason: reason, Incarnation: inc}) == nil {
+			r.parent.schedule()
+			return
+		}
+		// The parent is gone: nobody will restart us.
+		if !r.state.CompareAndSwap(stateSuspended, stateRunning) {
+			return
+		}
+	}
+	r.finish(reason)
+}
+
+func (r *Ref) terminate(t Terminator, reason error) (out error) {
+	out = reason
+	defer func() {
+		if v := recover(); v != nil {
+			perr := &PanicError{Value: v, Stack: captureStack()}
+			r.set.log().Error().Str("actor", r.String()).AnErr("reason", perr).
+				Str("stack", perr.Stack.String()).Msg("panic in Terminate")
+			if !IsCrash(reason) {
+				out = perr // a clean exit that could not clean up is not clean
+			}
+		}
+	}()
+	t.Terminate(&r.c, reason)
+	return reason
+}
+
+// cancelIncarnation cancels the context of the incarnation that is ending and
+// forgets it, so that the next incarnation gets a fresh one.
+func (r *Ref) cancelIncarnation(reason error) {
+	r.mu.Lock()
+	if r.ctx != nil {
+		r.ctx.cancel(causeOf(reason))
+		r.ctx = nil
+	}
+	r.mu.Unlock()
+}
+
+func causeOf(reason error) error {
+	if reason == nil {
+		return context.Canceled
+	}
+	return reason
+}
+
+// finish stops the actor for good. The caller owns the consumer side, which
+// finish keeps: the actor is dead and nobody will consume again.
+func (r *Ref) finish(reason error) {
+	r.announce(reason)
+	r.cancelIncarnation(reason)
+	r.state.Store(stateDead)
+	r.mb.Drain(func(msg any) {
+		if q, ok := msg.(*request); ok {
+			q.reply(q.generation(), nil, &ExitError{Actor: r, Reason: r.Err(), Stopped: true})
+			return
+		}
+		r.deadLetter(msg, ErrStopped)
+	})
+}
+
+// announce makes the actor's end known, once: Err, Done, the closed mailbox
+// (so that sends fail from now on), links, monitors and the parent.
+func (r *Ref) announce(reason error) {
+	r.mu.Lock()
+	if r.stopped {
+		r.mu.Unlock()
+		return
+	}
+	r.stopped = true
+	r.reason = reason
+	r.mb.Close()
+	if r.done != nil {
+		close(r.done)
+	}
+	w := r.watch
+	r.watch = nil
+	unreg := r.unregCtx
+	r.unregCtx = nil
+	r.mu.Unlock()
+
+	if unreg != nil {
+		unreg()
+	}
+	if r.parent != nil {
+		if r.parent.mb.PushSystem(ChildExit{Child: r, Reason: reason, Incarnation: r.inc.Load(), Final: true}) == nil {
+			r.parent.schedule()
+		}
+	} else if IsCrash(reason) && !errors.Is(reason, ErrKilled) {
+		ev := r.set.log().Error().Str("actor", r.String()).AnErr("reason", reason)
+		var perr *PanicError
+		if errors.As(reason, &perr) {
+			ev = ev.Str("stack", perr.Stack.String())
+		}
+		ev.Msg("actor crashed")
+	}
+	w.notify(r, reason)
+}

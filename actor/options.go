@@ -1,0 +1,110 @@
+package actor
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/arbor-go/arbor/mailbox"
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/log"
+)
+
+// DefaultCallTimeout bounds a call whose context has no deadline, so that a
+// call never waits forever. WithCallTimeout changes it per actor.
+const DefaultCallTimeout = 5 * time.Second
+
+// Option configures an actor at Spawn.
+type Option func(*config)
+
+type config struct {
+	name        string
+	mailbox     mailbox.Options
+	parent      *Ref
+	trapExits   bool
+	logger      *zerolog.Logger
+	onDead      func(DeadLetter)
+	callTimeout time.Duration
+	err         error
+}
+
+// settings are the parts of a configuration that actors spawned alike share,
+// kept behind one pointer so that an actor without options costs no more.
+type settings struct {
+	logger      *zerolog.Logger // nil: zerolog's global logger, read when used
+	onDead      func(DeadLetter)
+	callTimeout time.Duration
+}
+
+var defaultSettings = &settings{callTimeout: DefaultCallTimeout}
+
+func (s *settings) log() *zerolog.Logger {
+	if s.logger != nil {
+		return s.logger
+	}
+	return &log.Logger
+}
+
+// WithName gives the actor a name, shown in logs and by String. Names need not
+// be unique here; the registry package makes them addressable.
+func WithName(name string) Option { return func(c *config) { c.name = name } }
+
+// WithMailbox configures the actor's mailbox: unbounded by default, or
+// bounded with an overflow policy. Messages the policy drops are reported as
+// dead letters (after opts.OnDrop, if set).
+func WithMailbox(opts mailbox.Options) Option { return func(c *config) { c.mailbox = opts } }
+
+// WithParent makes parent the actor's supervisor. When an incarnation of the
+// actor ends by itself (a crash, a normal return, a linked exit), the actor is
+// suspended rather than stopped: its Ref and mailbox stay, messages keep
+// queueing, and parent receives a ChildExit on its system lane. The parent
+// then calls Restart to resume it with a fresh Actor, or Stop to end it for
+// good. This is the hook the tree package builds supervisors on.
+func WithParent(parent *Ref) Option {
+	return func(c *config) {
+		if parent == nil {
+			c.err = fmt.Errorf("%w: nil parent", ErrInvalidOption)
+		}
+		c.parent = parent
+	}
+}
+
+// WithTrapExits makes the actor trap exits from its first message on, as
+// Context.TrapExits(true) does later.
+func WithTrapExits() Option { return func(c *config) { c.trapExits = true } }
+
+// WithLogger sets the logger of the actor's reports and of Context.Logger.
+// Without it, actors log through zerolog's global logger (zerolog/log.Logger).
+func WithLogger(l zerolog.Logger) Option { return func(c *config) { c.logger = &l } }
+
+// WithDeadLetters sets the function told of every dead letter of the actor,
+// instead of the default warning in the log. It runs on the goroutine that
+// found the dead letter and must not block.
+func WithDeadLetters(f func(DeadLetter)) Option { return func(c *config) { c.onDead = f } }
+
+// WithCallTimeout sets how long calls to this actor wait when their context
+// has no deadline. The default is DefaultCallTimeout.
+func WithCallTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.err = fmt.Errorf("%w: call timeout %v is not positive", ErrInvalidOption, d)
+		}
+		c.callTimeout = d
+	}
+}
+
+func (c *config) settings(inherited *settings) *settings {
+	if c.logger == nil && c.onDead == nil && c.callTimeout == 0 {
+		return inherited
+	}
+	s := *inherited
+	if c.logger != nil {
+		s.logger = c.logger
+	}
+	if c.onDead != nil {
+		s.onDead = c.onDead
+	}
+	if c.callTimeout != 0 {
+		s.callTimeout = c.callTimeout
+	}
+	return &s
+}

@@ -1,0 +1,334 @@
+package actor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/arbor-go/arbor/mailbox"
+	"github.com/google/uuid"
+)
+
+// ErrNilContext is returned by Spawn, Call and SendContext when given a nil
+// context.
+var ErrNilContext = errors.New("actor: nil context")
+
+// The states of an actor's consumer side. Exactly one goroutine owns the
+// mailbox's consumer end while the state is running; an idle actor holds no
+// goroutine at all.
+const (
+	stateIdle      uint32 = iota // no goroutine; a send schedules one
+	stateRunning                 // a goroutine owns the mailbox
+	stateSuspended               // supervised, between incarnations: waiting for its parent
+	stateDead                    // stopped for good
+)
+
+// Ref is the address of an actor: send to it, call it, stop it, watch it.
+// A Ref stays valid for the actor's whole life; under a supervisor that means
+// across restarts, which keep the Ref and its mailbox and only replace the
+// behaviour (Incarnation tells them apart). Refs are compared by pointer.
+type Ref struct {
+	mb      mailbox.Mailbox
+	state   atomic.Uint32
+	trap    atomic.Bool
+	pending atomic.Pointer[exitRequest] // an exit asked for from outside
+	inc     atomic.Uint64
+	dead    atomic.Uint64 // dead letters counted
+
+	behavior Actor         // owned by the consumer
+	wake     chan struct{} // tasks only: pokes a Recv that waits
+	run      func()        // the dispatch loop, built once so that scheduling does not allocate
+	c        Context
+
+	name   string
+	id     atomic.Pointer[uuid.UUID]
+	parent *Ref
+	set    *settings
+	spawn  context.Context // the context given to Spawn; incarnation contexts derive from it
+
+	mu       sync.Mutex // guards what follows
+	stopped  bool
+	done     chan struct{}
+	reason   error
+	watch    *watchers
+	ctx      *actorCtx // the current incarnation's context, made on first use
+	unregCtx func() bool
+}
+
+// exitRequest asks an actor to end: its current incarnation only (a linked
+// crash), or for good (Stop, Kill).
+type exitRequest struct {
+	reason error
+	inc    uint64
+	final  bool
+	kill   bool
+}
+
+// Spawn starts an actor running a. If a implements Initializer, Init runs on
+// the calling goroutine before Spawn returns, and its error fails the spawn.
+// The actor stops (with ErrShutdown) when ctx ends; pass context.Background()
+// for an actor that lives until it is stopped.
+//
+// An actor costs no goroutine while its mailbox is empty; a Task owns one.
+func Spawn(ctx context.Context, a Actor, opts ...Option) (*Ref, error) {
+	return spawn(ctx, a, defaultSettings, opts)
+}
+
+func spawn(ctx context.Context, a Actor, inherited *settings, opts []Option) (*Ref, error) {
+	if ctx == nil {
+		return nil, ErrNilContext
+	}
+	if a == nil {
+		return nil, ErrNilActor
+	}
+	if t, ok := a.(*task); ok && (t == nil || t.fn == nil) {
+		return nil, ErrNilActor
+	}
+	var cfg config
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if cfg.err != nil {
+		return nil, cfg.err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r := &Ref{name: cfg.name, parent: cfg.parent, spawn: ctx, set: cfg.settings(inherited)}
+	mbOpts := cfg.mailbox
+	if mbOpts.Capacity > 0 && (mbOpts.Policy == mailbox.DropNewest || mbOpts.Policy == mailbox.DropOldest) {
+		user := mbOpts.OnDrop
+		mbOpts.OnDrop = func(msg any) {
+			if user != nil {
+				user(msg)
+			}
+			r.deadLetter(msg, mailbox.ErrFull)
+		}
+	}
+	if err := r.mb.Init(mbOpts); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
+	}
+	r.c.ref = r
+	r.run = r.loop
+	r.trap.Store(cfg.trapExits)
+	if _, ok := a.(*task); ok {
+		r.wake = make(chan struct{}, 1)
+	}
+	r.state.Store(stateRunning) // the spawner owns the actor until Init is done
+	r.inc.Store(1)
+	if err := r.start(a); err != nil {
+		r.parent = nil // a failed spawn is reported to the caller, not to a parent
+		r.finish(err)
+		return nil, err
+	}
+	if ctx.Done() != nil {
+		unreg := context.AfterFunc(ctx, func() { r.requestExit(ErrShutdown, true, false) })
+		r.mu.Lock()
+		if r.stopped {
+			unreg()
+		} else {
+			r.unregCtx = unreg
+		}
+		r.mu.Unlock()
+	}
+	r.launch()
+	return r, nil
+}
+
+// Send delivers msg to the actor's mailbox without waiting for it to be
+// handled (a tell). It fails with ErrStopped if the actor has stopped for good
+// (the message is then reported as a dead letter), and with mailbox.ErrFull if
+// the mailbox is bounded with the Fail policy and full. On a full Block
+// mailbox it waits for room; SendContext bounds that wait.
+func (r *Ref) Send(msg any) error {
+	if msg == nil {
+		return ErrNilMessage
+	}
+	if err := r.mb.Push(msg); err != nil {
+		return r.sendFailed(msg, err)
+	}
+	r.schedule()
+	return nil
+}
+
+// SendContext is Send with the wait for room in a full Block mailbox bounded
+// by ctx.
+func (r *Ref) SendContext(ctx context.Context, msg any) error {
+	if ctx == nil {
+		return ErrNilContext
+	}
+	if msg == nil {
+		return ErrNilMessage
+	}
+	if err := r.mb.PushContext(ctx, msg); err != nil {
+		return r.sendFailed(msg, err)
+	}
+	r.schedule()
+	return nil
+}
+
+func (r *Ref) sendFailed(msg any, err error) error {
+	if errors.Is(err, mailbox.ErrClosed) {
+		r.deadLetter(msg, ErrStopped)
+		return ErrStopped
+	}
+	return err
+}
+
+// schedule makes sure a goroutine will look at the mailbox: it starts the
+// dispatch loop of an idle actor, or wakes a task blocked in Recv.
+func (r *Ref) schedule() {
+	switch r.state.Load() {
+	case stateIdle:
+		if r.state.CompareAndSwap(stateIdle, stateRunning) {
+			go r.run()
+		}
+	case stateRunning:
+		if r.wake != nil {
+			select {
+			case r.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// Stop asks the actor to stop for good and waits until it has, or until ctx
+// ends (then it returns ctx.Err() and the actor goes on stopping). The actor
+// finishes the message it is handling, its Terminate hook runs with
+// ErrShutdown, and the context of its current incarnation is cancelled at
+// once so that blocking work can return early. A suspended actor stops at
+// once. Messages still queued become dead letters. Stopping a stopped actor
+// returns nil.
+func (r *Ref) Stop(ctx context.Context) error {
+	r.requestExit(ErrShutdown, true, false)
+	select {
+	case <-r.Done():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Kill ends the actor for good at once with ErrKilled: it cannot be trapped
+// and no Terminate runs. Go cannot end a goroutine from outside, so if the
+// actor is inside Receive (or a task is running), Kill cancels its context,
+// closes its mailbox and declares it dead at once; whatever the goroutine
+// does afterwards reaches no one. Kill returns without waiting.
+func (r *Ref) Kill() {
+	r.requestExit(ErrKilled, true, true)
+	r.announce(ErrKilled)
+}
+
+// requestExit asks the actor to end with reason: for good if final, else only
+// its current incarnation. The owner of the mailbox carries it out.
+func (r *Ref) requestExit(reason error, final, kill bool) {
+	req := &exitRequest{reason: reason, inc: r.inc.Load(), final: final, kill: kill}
+	for {
+		old := r.pending.Load()
+		if old != nil && !kill && (old.final || !final) && old.inc == req.inc {
+			return // an exit at least as strong is already on its way
+		}
+		if r.pending.CompareAndSwap(old, req) {
+			break
+		}
+	}
+	r.mu.Lock()
+	if r.ctx != nil {
+		r.ctx.cancel(reason)
+	}
+	r.mu.Unlock()
+	switch r.state.Load() {
+	case stateIdle:
+		if r.state.CompareAndSwap(stateIdle, stateRunning) {
+			go r.run()
+		}
+	case stateSuspended:
+		if final && r.state.CompareAndSwap(stateSuspended, stateRunning) {
+			r.finish(reason)
+		}
+	case stateRunning:
+		r.schedule() // wakes a task waiting in Recv
+	}
+}
+
+// Done returns a channel closed when the actor has stopped for good (not when
+// a supervised actor merely restarts).
+func (r *Ref) Done() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done == nil {
+		r.done = make(chan struct{})
+		if r.stopped {
+			close(r.done)
+		}
+	}
+	return r.done
+}
+
+// Err returns the actor's exit reason once it has stopped for good, and nil
+// before; nil after Done is closed means a normal exit.
+func (r *Ref) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reason
+}
+
+// Alive reports whether the actor has not stopped for good.
+func (r *Ref) Alive() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.stopped
+}
+
+// Name returns the name given with WithName, or "".
+func (r *Ref) Name() string { return r.name }
+
+// ID returns the actor's unique identity.
+func (r *Ref) ID() uuid.UUID {
+	if id := r.id.Load(); id != nil {
+		return *id
+	}
+	// Made on first use: most actors are never asked, and a random UUID costs
+	// more than the rest of a spawn.
+	id := uuid.New()
+	if r.id.CompareAndSwap(nil, &id) {
+		return id
+	}
+	return *r.id.Load()
+}
+
+// Incarnation counts the actor's incarnations: 1 when spawned, one more for
+// each Restart by its supervisor.
+func (r *Ref) Incarnation() uint64 { return r.inc.Load() }
+
+// DeadLetters returns how many dead letters this actor has had.
+func (r *Ref) DeadLetters() uint64 { return r.dead.Load() }
+
+// MailboxLen returns how many messages wait in the actor's mailbox.
+func (r *Ref) MailboxLen() int { return r.mb.Len() }
+
+// String returns the actor's name, or its identity if it has none.
+func (r *Ref) String() string {
+	if r == nil {
+		return "<nil>"
+	}
+	if r.name != "" {
+		return r.name
+	}
+	return r.ID().String()
+}
+
+func (r *Ref) deadLetter(msg any, reason error) {
+	r.dead.Add(1)
+	if f := r.set.onDead; f != nil {
+		f(DeadLetter{To: r, Msg: msg, Reason: reason})
+		return
+	}
+	r.set.log().Warn().Str("actor", r.String()).Str("message", fmt.Sprintf("%T", msg)).
+		AnErr("reason", reason).Msg("dead letter")
+}

@@ -1,0 +1,80 @@
+package actor
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+)
+
+// Stack is a goroutine's call stack, captured as program counters when an
+// actor panics. Capturing is cheap; the frames are resolved only when the
+// stack is printed, which a crash that nobody reads never pays for.
+type Stack []uintptr
+
+// Frames resolves the captured program counters.
+func (s Stack) Frames() []runtime.Frame {
+	if len(s) == 0 {
+		return nil
+	}
+	frames := runtime.CallersFrames(s)
+	out := make([]runtime.Frame, 0, len(s))
+	for {
+		f, more := frames.Next()
+		out = append(out, f)
+		if !more {
+			return out
+		}
+	}
+}
+
+// String formats the stack as Go prints a panic: a function per line, then its
+// file and line.
+func (s Stack) String() string {
+	var b strings.Builder
+	for _, f := range s.Frames() {
+		fmt.Fprintf(&b, "%s\n\t%s:%d\n", f.Function, f.File, f.Line)
+	}
+	return b.String()
+}
+
+// captureStack is called from a deferred recover. It records the panicking
+// goroutine's stack and trims what no reader needs: the runtime's panic
+// machinery above the frame that panicked, and Arbor's own dispatch frames
+// below the user's code.
+func captureStack() Stack {
+	var pcs [64]uintptr
+	n := runtime.Callers(3, pcs[:])
+	frames := runtime.CallersFrames(pcs[:n])
+	start, end, i := 0, n, 0
+	for {
+		f, more := frames.Next()
+		switch {
+		case f.Function == "runtime.gopanic" || f.Function == "runtime.panicmem" ||
+			f.Function == "runtime.sigpanic" || strings.HasPrefix(f.Function, "runtime.panic"):
+			start = i + 1 // the user's frame comes right after the panic machinery
+		case i > start && isDispatchFrame(f.Function):
+			if end == n {
+				end = i
+			}
+		}
+		i++
+		if !more || i >= n {
+			break
+		}
+	}
+	if start >= end {
+		start, end = 0, n
+	}
+	out := make(Stack, end-start)
+	copy(out, pcs[start:end])
+	return out
+}
+
+const selfPkg = "github.com/arbor-go/arbor/actor."
+
+// isDispatchFrame reports whether fn is part of the runtime loop that calls the
+// user's code, as opposed to a user's function that happens to live in this
+// package (such as a Func adapter, which is kept).
+func isDispatchFrame(fn string) bool {
+	return strings.HasPrefix(fn, selfPkg+"(*Ref).") || fn == "runtime.goexit"
+}

@@ -1,0 +1,178 @@
+package actor
+
+import "sync/atomic"
+
+// watchers are the actors and functions told when an actor stops for good.
+type watchers struct {
+	links map[*Ref]struct{}
+	fns   map[uint64]func(*Ref, error)
+}
+
+var watchSeq atomic.Uint64
+
+// notify tells every watcher that r stopped with reason. It runs once, after r
+// is marked stopped, without locks held.
+func (w *watchers) notify(r *Ref, reason error) {
+	if w == nil {
+		return
+	}
+	for l := range w.links {
+		l.linkExit(r, reason)
+	}
+	for _, f := range w.fns {
+		f(r, reason)
+	}
+}
+
+// addWatch registers f to run when r stops for good. If r has already stopped
+// it returns false and registers nothing.
+func (r *Ref) addWatch(id uint64, f func(*Ref, error)) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return false
+	}
+	if r.watch == nil {
+		r.watch = &watchers{}
+	}
+	if r.watch.fns == nil {
+		r.watch.fns = make(map[uint64]func(*Ref, error))
+	}
+	r.watch.fns[id] = f
+	return true
+}
+
+func (r *Ref) removeWatch(id uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.watch == nil {
+		return false
+	}
+	_, ok := r.watch.fns[id]
+	delete(r.watch.fns, id)
+	return ok
+}
+
+// AfterStop arranges for f to run, on a goroutine of Arbor's, when the actor
+// stops for good, with its exit reason; at once, on the caller's goroutine, if
+// it already has. The returned stop function cancels it and reports whether it
+// did so before f ran. f must not block: it is how registries and supervisors
+// learn of deaths without a goroutine per watched actor.
+func (r *Ref) AfterStop(f func(ref *Ref, reason error)) (stop func() bool) {
+	id := watchSeq.Add(1)
+	if !r.addWatch(id, f) {
+		f(r, r.Err())
+		return func() bool { return false }
+	}
+	return func() bool { return r.removeWatch(id) }
+}
+
+// MonitorRef identifies one monitor, for Demonitor and in the Down message.
+type MonitorRef struct {
+	target *Ref
+	id     uint64
+}
+
+// MonitorID is the identity of a monitor as carried by Down.
+type MonitorID = MonitorRef
+
+// Target returns the monitored actor.
+func (m MonitorRef) Target() *Ref { return m.target }
+
+// Monitor asks for a Down message when target stops for good. If target has
+// already stopped, the Down comes at once, with its exit reason. Monitors do
+// not fire on a supervised restart: the Ref lives on. Monitoring twice gives
+// two monitors and two Down messages.
+func (c *Context) Monitor(target *Ref) (MonitorRef, error) {
+	if target == nil {
+		return MonitorRef{}, ErrNilActor
+	}
+	self := c.ref
+	m := MonitorRef{target: target, id: watchSeq.Add(1)}
+	down := func(ref *Ref, reason error) {
+		if self.mb.PushSystem(Down{Ref: ref, Reason: reason, Monitor: m}) == nil {
+			self.schedule()
+		}
+	}
+	if !target.addWatch(m.id, down) {
+		down(target, target.Err())
+	}
+	return m, nil
+}
+
+// Demonitor removes a monitor. It reports whether the monitor was active; a
+// Down already queued is not withdrawn.
+func (c *Context) Demonitor(m MonitorRef) bool {
+	if m.target == nil {
+		return false
+	}
+	return m.target.removeWatch(m.id)
+}
+
+// Link links the actor to target, both ways: when either stops for good with
+// an abnormal reason (anything but a normal exit), the other is stopped with
+// the same reason, or, if it traps exits, receives an Exit message. Linking to
+// a stopped actor delivers an exit with ErrNoProc. Linking twice is one link.
+func (c *Context) Link(target *Ref) error {
+	if target == nil {
+		return ErrNilActor
+	}
+	self := c.ref
+	if target == self {
+		return nil
+	}
+	if !target.addLink(self) {
+		self.linkExit(target, ErrNoProc)
+		return nil
+	}
+	self.addLink(target)
+	return nil
+}
+
+// Unlink removes the link to target, both ways.
+func (c *Context) Unlink(target *Ref) {
+	if target == nil {
+		return
+	}
+	target.removeLink(c.ref)
+	c.ref.removeLink(target)
+}
+
+func (r *Ref) addLink(other *Ref) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return false
+	}
+	if r.watch == nil {
+		r.watch = &watchers{}
+	}
+	if r.watch.links == nil {
+		r.watch.links = make(map[*Ref]struct{})
+	}
+	r.watch.links[other] = struct{}{}
+	return true
+}
+
+func (r *Ref) removeLink(other *Ref) {
+	r.mu.Lock()
+	if r.watch != nil {
+		delete(r.watch.links, other)
+	}
+	r.mu.Unlock()
+}
+
+// linkExit delivers the exit of the linked actor from to r.
+func (r *Ref) linkExit(from *Ref, reason error) {
+	r.removeLink(from)
+	if r.trap.Load() {
+		if r.mb.PushSystem(Exit{From: from, Reason: reason}) == nil {
+			r.schedule()
+		}
+		return
+	}
+	if reason == nil {
+		return
+	}
+	r.requestExit(reason, false, false)
+}

@@ -1,0 +1,379 @@
+package mailbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Errors returned by a Mailbox. They are sentinels: compare with errors.Is.
+var (
+	// ErrClosed is returned by a push after Close.
+	ErrClosed = errors.New("mailbox: closed")
+	// ErrFull is returned by a push into a full mailbox whose policy is Fail.
+	ErrFull = errors.New("mailbox: full")
+	// ErrInvalidCapacity reports a negative capacity in Options.
+	ErrInvalidCapacity = errors.New("mailbox: negative capacity")
+	// ErrUnknownPolicy reports a Policy value that is none of the constants.
+	ErrUnknownPolicy = errors.New("mailbox: unknown overflow policy")
+)
+
+// Policy says what a push into a full bounded mailbox does.
+type Policy uint8
+
+const (
+	// Block makes the sender wait for room, as a full buffered channel does.
+	// Push waits without bound; PushContext waits until its context ends.
+	Block Policy = iota
+	// DropNewest discards the message being pushed and reports it to OnDrop.
+	DropNewest
+	// DropOldest discards the oldest queued user message to make room and
+	// reports it to OnDrop.
+	DropOldest
+	// Fail rejects the push with ErrFull; nothing is dropped.
+	Fail
+)
+
+var policyNames = [...]string{"block", "drop-newest", "drop-oldest", "fail"}
+
+// String returns the policy's name, as used in logs.
+func (p Policy) String() string {
+	if int(p) < len(policyNames) {
+		return policyNames[p]
+	}
+	return fmt.Sprintf("policy(%d)", p)
+}
+
+// Options configure a mailbox. The zero value is an unbounded mailbox.
+type Options struct {
+	// Capacity bounds the user lane; 0 means unbounded. The system lane is
+	// never bounded: control messages must not be lost or wait.
+	Capacity int
+	// Policy applies when a bounded user lane is full. The zero value is Block.
+	Policy Policy
+	// OnDrop, if set, is called with every message the mailbox discards under
+	// DropNewest or DropOldest, on the pushing goroutine and without locks held,
+	// so the owner can count it and publish it as a dead letter.
+	OnDrop func(msg any)
+}
+
+// Validate reports whether the options are usable.
+func (o Options) Validate() error {
+	if o.Capacity < 0 {
+		return fmt.Errorf("%w: %d", ErrInvalidCapacity, o.Capacity)
+	}
+	if o.Policy > Fail {
+		return fmt.Errorf("%w: %d", ErrUnknownPolicy, o.Policy)
+	}
+	return nil
+}
+
+// Mailbox is a multi-producer, single-consumer queue with two lanes: a system
+// lane that Pop always serves first, and a user lane that may be bounded.
+//
+// Any goroutine may push; only one goroutine at a time may call Pop, Empty or
+// Drain (the consumer). The zero value is an empty, unbounded mailbox.
+//
+// An unbounded mailbox hands the consumer everything queued in one swap, so a
+// busy consumer takes the lock once per batch rather than once per message;
+// in steady state neither side allocates.
+type Mailbox struct {
+	mu      sync.Mutex
+	user    ring // appended to by producers, under mu
+	sys     ring // under mu
+	waiters []*waiter
+
+	batch    ring         // consumer-owned: the user messages taken in the last swap
+	batchLen atomic.Int32 // batch.n, published for Len
+	sysLen   atomic.Int32 // sys.n, so that Pop skips the lock when it is empty
+	closed   atomic.Bool  // set under mu
+	dropped  atomic.Uint64
+
+	capacity int
+	wakeAt   int // free slots at which parked senders are woken
+	policy   Policy
+	onDrop   func(any)
+}
+
+// New returns a mailbox configured by opts, or an error if opts are invalid.
+func New(opts Options) (*Mailbox, error) {
+	m := new(Mailbox)
+	if err := m.Init(opts); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Init configures a zero Mailbox in place, for owners that embed one to save
+// an allocation. It must be called before the mailbox is shared.
+func (m *Mailbox) Init(opts Options) error {
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	m.capacity = opts.Capacity
+	m.policy = opts.Policy
+	m.onDrop = opts.OnDrop
+	// Waking parked senders one slot at a time costs a goroutine switch per
+	// message; waiting until a quarter of the mailbox is free lets a woken
+	// sender push a run of messages before it has to park again.
+	m.wakeAt = max(1, opts.Capacity/4)
+	return nil
+}
+
+// Capacity returns the bound of the user lane, 0 if unbounded.
+func (m *Mailbox) Capacity() int { return m.capacity }
+
+// Policy returns the overflow policy of a bounded mailbox.
+func (m *Mailbox) Policy() Policy { return m.policy }
+
+// Push appends msg to the user lane. On a full Block mailbox it waits for
+// room without bound; use PushContext to bound the wait.
+func (m *Mailbox) Push(msg any) error { return m.push(context.Background(), msg) }
+
+// PushContext is Push with the wait of a full Block mailbox bounded by ctx;
+// it returns ctx.Err() if ctx ends first, and the message is not queued.
+func (m *Mailbox) PushContext(ctx context.Context, msg any) error { return m.push(ctx, msg) }
+
+func (m *Mailbox) push(ctx context.Context, msg any) error {
+	m.mu.Lock()
+	if m.closed.Load() {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	if m.capacity == 0 || int(m.user.n) < m.capacity {
+		m.user.push(msg)
+		m.mu.Unlock()
+		return nil
+	}
+	switch m.policy {
+	case Fail:
+		m.mu.Unlock()
+		return ErrFull
+	case DropNewest:
+		m.mu.Unlock()
+		m.drop(msg)
+		return nil
+	case DropOldest:
+		old := m.user.pop()
+		m.user.push(msg)
+		m.mu.Unlock()
+		m.drop(old)
+		return nil
+	}
+	return m.pushBlocking(ctx, msg)
+}
+
+// pushBlocking parks the sender until the consumer makes room. It is entered
+// with mu held and the user lane full.
+func (m *Mailbox) pushBlocking(ctx context.Context, msg any) error {
+	if err := ctx.Err(); err != nil {
+		m.mu.Unlock()
+		return err
+	}
+	done := ctx.Done()
+	w := waiterPool.Get().(*waiter)
+	defer waiterPool.Put(w)
+	first := false // a sender woken once keeps its place at the head of the line
+	for {
+		if first {
+			m.waiters = append(m.waiters, nil)
+			copy(m.waiters[1:], m.waiters)
+			m.waiters[0] = w
+		} else {
+			m.waiters = append(m.waiters, w)
+		}
+		m.mu.Unlock()
+		select {
+		case <-w.ch:
+		case <-done:
+			m.mu.Lock()
+			if m.removeWaiter(w) {
+				m.mu.Unlock()
+				return ctx.Err()
+			}
+			// Woken and cancelled at once: take the token, and pass the
+			// wake-up on so that no other sender is left parked for nothing.
+			<-w.ch
+			m.wakeLocked()
+			m.mu.Unlock()
+			return ctx.Err()
+		}
+		m.mu.Lock()
+		if m.closed.Load() {
+			m.mu.Unlock()
+			return ErrClosed
+		}
+		if int(m.user.n) < m.capacity {
+			m.user.push(msg)
+			m.mu.Unlock()
+			return nil
+		}
+		first = true
+	}
+}
+
+func (m *Mailbox) removeWaiter(w *waiter) bool {
+	for i, x := range m.waiters {
+		if x == w {
+			copy(m.waiters[i:], m.waiters[i+1:])
+			m.waiters[len(m.waiters)-1] = nil
+			m.waiters = m.waiters[:len(m.waiters)-1]
+			return true
+		}
+	}
+	return false
+}
+
+// wakeLocked wakes as many parked senders as there are free slots.
+func (m *Mailbox) wakeLocked() {
+	free := m.capacity - int(m.user.n)
+	if m.closed.Load() {
+		free = len(m.waiters)
+	}
+	n := min(free, len(m.waiters))
+	for i := 0; i < n; i++ {
+		m.waiters[i].ch <- struct{}{} // buffered and empty: never blocks
+	}
+	rest := copy(m.waiters, m.waiters[n:])
+	clear(m.waiters[rest:])
+	m.waiters = m.waiters[:rest]
+}
+
+func (m *Mailbox) drop(msg any) {
+	m.dropped.Add(1)
+	if m.onDrop != nil {
+		m.onDrop(msg)
+	}
+}
+
+// PushSystem appends msg to the system lane, which is unbounded and served
+// before the user lane. It fails only after Close, with ErrClosed.
+func (m *Mailbox) PushSystem(msg any) error {
+	m.mu.Lock()
+	if m.closed.Load() {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	m.sys.push(msg)
+	m.sysLen.Store(m.sys.n)
+	m.mu.Unlock()
+	return nil
+}
+
+// Pop removes and returns the next message: the oldest system message if
+// there is one, else the oldest user message. ok is false when both lanes are
+// empty. Only the consumer may call Pop.
+func (m *Mailbox) Pop() (msg any, ok bool) {
+	if m.sysLen.Load() > 0 {
+		m.mu.Lock()
+		if m.sys.n > 0 {
+			msg = m.sys.pop()
+			m.sysLen.Store(m.sys.n)
+			m.mu.Unlock()
+			return msg, true
+		}
+		m.mu.Unlock()
+	}
+	if m.batch.n > 0 {
+		msg = m.batch.pop()
+		m.batchLen.Store(m.batch.n)
+		return msg, true
+	}
+	if m.capacity == 0 {
+		// Take everything queued in one swap; the consumer then pops the
+		// batch without the lock while producers fill the other ring.
+		m.mu.Lock()
+		if m.user.n == 0 {
+			m.mu.Unlock()
+			return nil, false
+		}
+		m.user, m.batch = m.batch, m.user
+		m.mu.Unlock()
+		msg = m.batch.pop()
+		m.batchLen.Store(m.batch.n)
+		return msg, true
+	}
+	// A bounded mailbox pops one message at a time under the lock so that
+	// what it holds is exactly what counts against the bound, and DropOldest
+	// drops the truly oldest message.
+	m.mu.Lock()
+	if m.user.n == 0 {
+		m.mu.Unlock()
+		return nil, false
+	}
+	msg = m.user.pop()
+	if len(m.waiters) > 0 && m.capacity-int(m.user.n) >= m.wakeAt {
+		m.wakeLocked()
+	}
+	m.mu.Unlock()
+	return msg, true
+}
+
+// Empty reports whether both lanes are empty. Only the consumer may call it;
+// it is the check an owner makes before it goes idle.
+func (m *Mailbox) Empty() bool {
+	if m.sysLen.Load() > 0 || m.batch.n > 0 {
+		return false
+	}
+	m.mu.Lock()
+	empty := m.user.n == 0
+	if empty {
+		// An idle mailbox gives back the memory of its last burst.
+		m.user.shrink(64)
+		m.batch.shrink(64)
+	}
+	m.mu.Unlock()
+	return empty
+}
+
+// Len returns the number of queued messages in both lanes. Any goroutine may
+// call it; with concurrent pushes and pops it is a snapshot.
+func (m *Mailbox) Len() int {
+	m.mu.Lock()
+	n := int(m.user.n + m.sys.n)
+	m.mu.Unlock()
+	return n + int(m.batchLen.Load())
+}
+
+// Dropped returns how many messages DropNewest and DropOldest have discarded.
+func (m *Mailbox) Dropped() uint64 { return m.dropped.Load() }
+
+// Close makes every later push fail with ErrClosed and wakes blocked senders,
+// which fail too. What was accepted before Close stays queued for the
+// consumer to Pop or Drain. Close is idempotent.
+func (m *Mailbox) Close() {
+	m.mu.Lock()
+	if !m.closed.Load() {
+		m.closed.Store(true)
+		m.wakeLocked()
+	}
+	m.mu.Unlock()
+}
+
+// Closed reports whether Close has been called.
+func (m *Mailbox) Closed() bool { return m.closed.Load() }
+
+// Drain pops every queued message, system lane first, and passes each to f.
+// It returns how many there were. Only the consumer may call it; after Close
+// it empties the mailbox for good, so that nothing accepted is lost in silence.
+func (m *Mailbox) Drain(f func(msg any)) int {
+	n := 0
+	for {
+		msg, ok := m.Pop()
+		if !ok {
+			return n
+		}
+		n++
+		if f != nil {
+			f(msg)
+		}
+	}
+}
+
+// waiter is a sender parked on a full Block mailbox. Its channel holds at most
+// one wake-up token.
+type waiter struct{ ch chan struct{} }
+
+var waiterPool = sync.Pool{New: func() any { return &waiter{ch: make(chan struct{}, 1)} }}
