@@ -6,7 +6,7 @@ STATICCHECK := $(TOOLS)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 PKGS        := ./...
 
-.PHONY: test lint fmt-check vet staticcheck race bench fuzz
+.PHONY: test lint fmt-check vet staticcheck race bench fuzz demo
 
 test: lint race
 
@@ -27,6 +27,9 @@ staticcheck: $(STATICCHECK)
 
 race:
 	$(GO) test -race -count=1 $(PKGS)
+
+demo:
+	$(GO) run ./examples/hello
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)

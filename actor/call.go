@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"fmt"
+	"github.com/arbor-go/arbor/mailbox"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -91,10 +92,20 @@ func (r *Ref) Call(ctx context.Context, msg any) (any, error) {
 	if self, _ := ctx.Value(selfKey{}).(*Ref); self == r {
 		return nil, ErrCallSelf
 	}
+	if _, ok := ctx.Deadline(); !ok && r.mb.Capacity() > 0 && r.mb.Policy() == mailbox.Block {
+		// Waiting for room in the mailbox is part of the call: the default
+		// bound must cover it too.
+		bounded, cancel := context.WithTimeoutCause(ctx, r.set.callTimeout, ErrCallTimeout)
+		defer cancel()
+		ctx = bounded
+	}
 	q := requestPool.Get().(*request)
 	gen := q.generation()
 	q.msg = msg
 	if err := r.mb.PushContext(ctx, q); err != nil {
+		if ctx.Err() != nil {
+			err = context.Cause(ctx)
+		}
 		q.msg = nil
 		requestPool.Put(q)
 		if err = r.sendFailed(msg, err); err == ErrStopped {

@@ -11,14 +11,15 @@ import (
 // link and monitor. It belongs to the actor's goroutine: do not keep it or
 // use it from elsewhere (take a Replier to answer a call later).
 type Context struct {
-	ref        *Ref
-	req        *request // the call being handled
-	gen        uint64
-	replied    bool
-	stopping   bool
-	stopReason error
-	logger     *zerolog.Logger
+	ref  *Ref
+	req  *request // the call being handled; answered once replied to
+	gen  uint64
+	stop *exitRequest // set by Stop: the reason to end with after this message
 }
+
+// answered stands in Context.req for a call that has had its reply, so that a
+// second reply can be told from a reply outside any call.
+var answered = new(request)
 
 // selfKey marks an actor's own context, so that a call can tell that it is
 // made by the actor it calls.
@@ -54,26 +55,31 @@ func (c *Context) Context() context.Context {
 	r := c.ref
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.ctx == nil {
+	x := r.more()
+	if x.ctx == nil {
 		ctx, cancel := context.WithCancelCause(r.spawn)
-		r.ctx = &actorCtx{Context: ctx, self: r, cancel: cancel}
+		x.ctx = &actorCtx{Context: ctx, self: r, cancel: cancel}
 		if p := r.pending.Load(); p != nil && (p.final || p.inc == r.inc.Load()) {
 			cancel(causeOf(p.reason))
 		}
-		if r.stopped {
-			cancel(causeOf(r.reason))
+		if r.end != nil {
+			cancel(causeOf(r.end.reason))
 		}
 	}
-	return r.ctx
+	return x.ctx
 }
 
 // Logger returns the actor's logger, with the actor's name as a field.
 func (c *Context) Logger() *zerolog.Logger {
-	if c.logger == nil {
-		l := c.ref.set.log().With().Str("actor", c.ref.String()).Logger()
-		c.logger = &l
+	r := c.ref
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	x := r.more()
+	if x.logger == nil {
+		l := r.set.log().With().Str("actor", r.String()).Logger()
+		x.logger = &l
 	}
-	return c.logger
+	return x.logger
 }
 
 // Spawn starts an actor whose life is bound to this incarnation's: it stops
@@ -93,36 +99,37 @@ func (c *Context) Reply(v any) error { return c.respond(v, nil) }
 func (c *Context) ReplyError(err error) error { return c.respond(nil, err) }
 
 func (c *Context) respond(v any, err error) error {
-	if c.req == nil {
+	q := c.req
+	switch q {
+	case nil:
 		return ErrNoCall
-	}
-	if c.replied {
+	case answered:
 		return ErrAlreadyReplied
 	}
-	c.replied = true
-	return c.req.reply(c.gen, v, err)
+	c.req = answered
+	return q.reply(c.gen, v, err)
 }
 
 // Replier hands over the duty to answer the call being handled, to be done
 // later from any goroutine; the actor goes on with its next message. A call
 // whose actor neither replies nor takes a Replier fails with ErrNoReply.
 func (c *Context) Replier() (Replier, error) {
-	if c.req == nil {
+	q := c.req
+	switch q {
+	case nil:
 		return Replier{}, ErrNoCall
-	}
-	if c.replied {
+	case answered:
 		return Replier{}, ErrAlreadyReplied
 	}
-	c.replied = true
-	return Replier{q: c.req, gen: c.gen}, nil
+	c.req = answered
+	return Replier{q: q, gen: c.gen}, nil
 }
 
 // Stop ends the actor after the message being handled, with reason (nil for a
 // normal exit). Under a supervisor this ends the incarnation, and the restart
 // type decides what follows, as for any exit.
 func (c *Context) Stop(reason error) {
-	c.stopping = true
-	c.stopReason = reason
+	c.stop = &exitRequest{reason: reason}
 }
 
 // TrapExits sets whether exits of linked actors arrive as Exit messages
@@ -163,13 +170,13 @@ func (c *Context) Recv(ctx context.Context) (any, error) {
 
 // begin makes q the call being handled.
 func (c *Context) begin(q *request) {
-	c.req, c.gen, c.replied = q, q.generation(), false
+	c.req, c.gen = q, q.generation()
 }
 
 // settle closes the handling of the current call: a call left without a reply
 // or a Replier fails with ErrNoReply rather than waiting for its timeout.
 func (c *Context) settle() {
-	if c.req != nil && !c.replied {
+	if c.req != nil && c.req != answered {
 		_ = c.req.reply(c.gen, nil, ErrNoReply)
 	}
 	c.req = nil
@@ -177,7 +184,7 @@ func (c *Context) settle() {
 
 // abort fails the call being handled with err, as its actor exits.
 func (c *Context) abort(err error) {
-	if c.req != nil && !c.replied {
+	if c.req != nil && c.req != answered {
 		_ = c.req.reply(c.gen, nil, err)
 	}
 	c.req = nil
@@ -185,5 +192,5 @@ func (c *Context) abort(err error) {
 
 // reset prepares the Context for a new incarnation.
 func (c *Context) reset() {
-	c.req, c.replied, c.stopping, c.stopReason = nil, false, false, nil
+	c.req, c.stop = nil, nil
 }

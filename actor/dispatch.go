@@ -10,6 +10,8 @@ import (
 // the processor back, so that a flooded actor cannot starve the others.
 const batchSize = 128
 
+const idleSpins = 4
+
 const (
 	batchEmpty = iota // the mailbox ran dry
 	batchMore         // the batch is used up; messages remain
@@ -73,7 +75,9 @@ func (r *Ref) loop() {
 		// Yield once before going idle: on a busy sender's heels, the next
 		// message is often about to arrive, and catching it here saves a
 		// goroutine start.
-		runtime.Gosched()
+		for i := 0; i < idleSpins && r.mb.Len() == 0; i++ {
+			runtime.Gosched()
+		}
 		if r.pending.Load() == nil && r.mb.Empty() {
 			r.state.Store(stateIdle)
 			if (r.pending.Load() == nil && r.mb.Len() == 0) || !r.state.CompareAndSwap(stateIdle, stateRunning) {
@@ -140,34 +144,55 @@ func (r *Ref) handle(msg any) bool {
 		r.finish(ErrKilled)
 		return true
 	}
-	if err == nil && c.stopping {
-		err = c.stopReason
-	} else if err == nil {
+	final := false
+	switch {
+	case err == nil && c.stop != nil:
+		err = c.stop.reason
+	case err == nil:
 		c.settle()
 		return false
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		// Receive gave up because its context was cancelled: if a stop
+		// cancelled it, the stop says why the actor ends.
+		if p := r.requested(); p != nil {
+			err, final = p.reason, p.final
+		}
 	}
-	r.endIncarnation(err, false)
+	r.endIncarnation(err, final)
 	return true
 }
+
+// requested reports the exit asked of the running incarnation from outside:
+// a pending request, or the end of the spawn context whose request may not
+// have been made yet.
+func (r *Ref) requested() *exitRequest {
+	if p := r.pending.Load(); p != nil && (p.final || p.inc == r.inc.Load()) {
+		return p
+	}
+	if r.spawn.Err() != nil {
+		return spawnEnded
+	}
+	return nil
+}
+
+var spawnEnded = &exitRequest{reason: ErrShutdown, final: true}
 
 // runTask is the goroutine of a Task incarnation.
 func (r *Ref) runTask() {
 	t := r.behavior.(*task)
 	reason := r.callTask(t)
-	final := false
-	if p := r.pending.Load(); p != nil {
-		if p.kill {
-			r.finish(ErrKilled)
-			return
-		}
-		if p.final || p.inc == r.inc.Load() {
-			// Asked to stop: the task's return is how it obeyed, and the
-			// request says why it ended.
-			reason, final = p.reason, p.final
-		}
+	if p := r.pending.Load(); p != nil && p.kill {
+		r.finish(ErrKilled)
+		return
 	}
-	if reason == nil && r.c.stopping {
-		reason = r.c.stopReason
+	final := false
+	if p := r.requested(); p != nil {
+		// Asked to stop: the task's return is how it obeyed, and the
+		// request says why it ended.
+		reason, final = p.reason, p.final
+	}
+	if reason == nil && r.c.stop != nil {
+		reason = r.c.stop.reason
 	}
 	r.endIncarnation(reason, final)
 }
@@ -237,9 +262,9 @@ func (r *Ref) terminate(t Terminator, reason error) (out error) {
 // forgets it, so that the next incarnation gets a fresh one.
 func (r *Ref) cancelIncarnation(reason error) {
 	r.mu.Lock()
-	if r.ctx != nil {
-		r.ctx.cancel(causeOf(reason))
-		r.ctx = nil
+	if r.x != nil && r.x.ctx != nil {
+		r.x.ctx.cancel(causeOf(reason))
+		r.x.ctx = nil
 	}
 	r.mu.Unlock()
 }
@@ -257,33 +282,38 @@ func (r *Ref) finish(reason error) {
 	r.announce(reason)
 	r.cancelIncarnation(reason)
 	r.state.Store(stateDead)
-	r.mb.Drain(func(msg any) {
-		if q, ok := msg.(*request); ok {
-			q.reply(q.generation(), nil, &ExitError{Actor: r, Reason: r.Err(), Stopped: true})
-			return
-		}
-		r.deadLetter(msg, ErrStopped)
-	})
+	r.mb.Drain(r.discard)
+}
+
+// discard disposes of a message that a stopped actor will never handle: a
+// call fails with the exit reason, anything else is a dead letter.
+func (r *Ref) discard(msg any) {
+	if q, ok := msg.(*request); ok {
+		_ = q.reply(q.generation(), nil, &ExitError{Actor: r, Reason: r.Err(), Stopped: true})
+		return
+	}
+	r.deadLetter(msg, ErrStopped)
 }
 
 // announce makes the actor's end known, once: Err, Done, the closed mailbox
 // (so that sends fail from now on), links, monitors and the parent.
 func (r *Ref) announce(reason error) {
 	r.mu.Lock()
-	if r.stopped {
+	if r.end != nil {
 		r.mu.Unlock()
 		return
 	}
-	r.stopped = true
-	r.reason = reason
+	r.end = &ending{reason: reason}
 	r.mb.Close()
-	if r.done != nil {
-		close(r.done)
+	var w watchers
+	var unreg func() bool
+	if x := r.x; x != nil {
+		if x.done != nil {
+			close(x.done)
+		}
+		w, x.watch = x.watch, watchers{}
+		unreg, x.unregCtx = x.unregCtx, nil
 	}
-	w := r.watch
-	r.watch = nil
-	unreg := r.unregCtx
-	r.unregCtx = nil
 	r.mu.Unlock()
 
 	if unreg != nil {

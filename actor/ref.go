@@ -9,6 +9,7 @@ import (
 
 	"github.com/arbor-go/arbor/mailbox"
 	"github.com/google/uuid"
+	"github.com/rs/zerolog"
 )
 
 // ErrNilContext is returned by Spawn, Call and SendContext when given a nil
@@ -35,7 +36,6 @@ type Ref struct {
 	trap    atomic.Bool
 	pending atomic.Pointer[exitRequest] // an exit asked for from outside
 	inc     atomic.Uint64
-	dead    atomic.Uint64 // dead letters counted
 
 	behavior Actor         // owned by the consumer
 	wake     chan struct{} // tasks only: pokes a Recv that waits
@@ -48,13 +48,31 @@ type Ref struct {
 	set    *settings
 	spawn  context.Context // the context given to Spawn; incarnation contexts derive from it
 
-	mu       sync.Mutex // guards what follows
-	stopped  bool
+	mu  sync.Mutex // guards what follows
+	end *ending    // set once, when the actor stops for good
+	x   *extras    // made on first use: most actors never need them
+}
+
+// ending records how an actor stopped for good.
+type ending struct{ reason error }
+
+// extras hold what only some actors need, behind one pointer so that the
+// others do not pay for it. They are guarded by Ref.mu.
+type extras struct {
 	done     chan struct{}
-	reason   error
-	watch    *watchers
-	ctx      *actorCtx // the current incarnation's context, made on first use
+	watch    watchers
+	ctx      *actorCtx // the current incarnation's context
 	unregCtx func() bool
+	logger   *zerolog.Logger
+	dead     uint64 // dead letters counted
+}
+
+// more returns r's extras, making them if needed. r.mu must be held.
+func (r *Ref) more() *extras {
+	if r.x == nil {
+		r.x = &extras{}
+	}
+	return r.x
 }
 
 // exitRequest asks an actor to end: its current incarnation only (a linked
@@ -103,6 +121,13 @@ func spawn(ctx context.Context, a Actor, inherited *settings, opts []Option) (*R
 	if mbOpts.Capacity > 0 && (mbOpts.Policy == mailbox.DropNewest || mbOpts.Policy == mailbox.DropOldest) {
 		user := mbOpts.OnDrop
 		mbOpts.OnDrop = func(msg any) {
+			if q, ok := msg.(*request); ok {
+				// A dropped call fails at once rather than at its timeout.
+				// Its message is read first: once replied to, the request
+				// belongs to its caller again.
+				msg = q.msg
+				_ = q.reply(q.generation(), nil, mailbox.ErrFull)
+			}
 			if user != nil {
 				user(msg)
 			}
@@ -128,10 +153,10 @@ func spawn(ctx context.Context, a Actor, inherited *settings, opts []Option) (*R
 	if ctx.Done() != nil {
 		unreg := context.AfterFunc(ctx, func() { r.requestExit(ErrShutdown, true, false) })
 		r.mu.Lock()
-		if r.stopped {
+		if r.end != nil {
 			unreg()
 		} else {
-			r.unregCtx = unreg
+			r.more().unregCtx = unreg
 		}
 		r.mu.Unlock()
 	}
@@ -205,6 +230,9 @@ func (r *Ref) schedule() {
 // once. Messages still queued become dead letters. Stopping a stopped actor
 // returns nil.
 func (r *Ref) Stop(ctx context.Context) error {
+	if ctx == nil {
+		return ErrNilContext
+	}
 	r.requestExit(ErrShutdown, true, false)
 	select {
 	case <-r.Done():
@@ -222,6 +250,9 @@ func (r *Ref) Stop(ctx context.Context) error {
 func (r *Ref) Kill() {
 	r.requestExit(ErrKilled, true, true)
 	r.announce(ErrKilled)
+	// The goroutine may be stuck in Receive for good: account for what is
+	// queued now rather than when (if ever) it returns.
+	r.mb.Evict(r.discard)
 }
 
 // requestExit asks the actor to end with reason: for good if final, else only
@@ -238,8 +269,8 @@ func (r *Ref) requestExit(reason error, final, kill bool) {
 		}
 	}
 	r.mu.Lock()
-	if r.ctx != nil {
-		r.ctx.cancel(reason)
+	if r.x != nil && r.x.ctx != nil {
+		r.x.ctx.cancel(reason)
 	}
 	r.mu.Unlock()
 	switch r.state.Load() {
@@ -261,13 +292,14 @@ func (r *Ref) requestExit(reason error, final, kill bool) {
 func (r *Ref) Done() <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.done == nil {
-		r.done = make(chan struct{})
-		if r.stopped {
-			close(r.done)
+	x := r.more()
+	if x.done == nil {
+		x.done = make(chan struct{})
+		if r.end != nil {
+			close(x.done)
 		}
 	}
-	return r.done
+	return x.done
 }
 
 // Err returns the actor's exit reason once it has stopped for good, and nil
@@ -275,14 +307,17 @@ func (r *Ref) Done() <-chan struct{} {
 func (r *Ref) Err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.reason
+	if r.end == nil {
+		return nil
+	}
+	return r.end.reason
 }
 
 // Alive reports whether the actor has not stopped for good.
 func (r *Ref) Alive() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return !r.stopped
+	return r.end == nil
 }
 
 // Name returns the name given with WithName, or "".
@@ -307,7 +342,14 @@ func (r *Ref) ID() uuid.UUID {
 func (r *Ref) Incarnation() uint64 { return r.inc.Load() }
 
 // DeadLetters returns how many dead letters this actor has had.
-func (r *Ref) DeadLetters() uint64 { return r.dead.Load() }
+func (r *Ref) DeadLetters() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.x == nil {
+		return 0
+	}
+	return r.x.dead
+}
 
 // MailboxLen returns how many messages wait in the actor's mailbox.
 func (r *Ref) MailboxLen() int { return r.mb.Len() }
@@ -324,11 +366,13 @@ func (r *Ref) String() string {
 }
 
 func (r *Ref) deadLetter(msg any, reason error) {
-	r.dead.Add(1)
+	r.mu.Lock()
+	r.more().dead++
+	r.mu.Unlock()
 	if f := r.set.onDead; f != nil {
 		f(DeadLetter{To: r, Msg: msg, Reason: reason})
 		return
 	}
-	r.set.log().Warn().Str("actor", r.String()).Str("message", fmt.Sprintf("%T", msg)).
+	r.set.log().Warn().Str("actor", r.String()).Str("type", fmt.Sprintf("%T", msg)).
 		AnErr("reason", reason).Msg("dead letter")
 }

@@ -49,9 +49,13 @@ func captureStack() Stack {
 	for {
 		f, more := frames.Next()
 		switch {
-		case f.Function == "runtime.gopanic" || f.Function == "runtime.panicmem" ||
-			f.Function == "runtime.sigpanic" || strings.HasPrefix(f.Function, "runtime.panic"):
-			start = i + 1 // the user's frame comes right after the panic machinery
+		case f.Function == "runtime.gopanic" || f.Function == "runtime.sigpanic" ||
+			strings.HasPrefix(f.Function, "runtime.panic"):
+			start = i + 1 // the user's frame comes after the panic machinery
+		case i == start && isRuntimeFrame(f.Function):
+			// A runtime function that panicked for the user (a nil map
+			// write, a failed conversion) is not where the reader looks.
+			start = i + 1
 		case i > start && isDispatchFrame(f.Function):
 			if end == n {
 				end = i
@@ -77,4 +81,8 @@ const selfPkg = "github.com/arbor-go/arbor/actor."
 // package (such as a Func adapter, which is kept).
 func isDispatchFrame(fn string) bool {
 	return strings.HasPrefix(fn, selfPkg+"(*Ref).") || fn == "runtime.goexit"
+}
+
+func isRuntimeFrame(fn string) bool {
+	return strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "internal/runtime/")
 }

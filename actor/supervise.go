@@ -34,6 +34,7 @@ func (r *Ref) Restart(a Actor) error {
 	r.inc.Add(1)
 	r.c.reset()
 	if err := r.start(a); err != nil {
+		r.inc.Add(^uint64(0)) // the incarnation that failed to start never was
 		r.state.Store(stateSuspended)
 		if p := r.pending.Load(); p != nil && p.final && r.state.CompareAndSwap(stateSuspended, stateRunning) {
 			r.finish(p.reason)

@@ -13,9 +13,6 @@ var watchSeq atomic.Uint64
 // notify tells every watcher that r stopped with reason. It runs once, after r
 // is marked stopped, without locks held.
 func (w *watchers) notify(r *Ref, reason error) {
-	if w == nil {
-		return
-	}
 	for l := range w.links {
 		l.linkExit(r, reason)
 	}
@@ -29,27 +26,25 @@ func (w *watchers) notify(r *Ref, reason error) {
 func (r *Ref) addWatch(id uint64, f func(*Ref, error)) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.stopped {
+	if r.end != nil {
 		return false
 	}
-	if r.watch == nil {
-		r.watch = &watchers{}
+	w := &r.more().watch
+	if w.fns == nil {
+		w.fns = make(map[uint64]func(*Ref, error))
 	}
-	if r.watch.fns == nil {
-		r.watch.fns = make(map[uint64]func(*Ref, error))
-	}
-	r.watch.fns[id] = f
+	w.fns[id] = f
 	return true
 }
 
 func (r *Ref) removeWatch(id uint64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.watch == nil {
+	if r.x == nil {
 		return false
 	}
-	_, ok := r.watch.fns[id]
-	delete(r.watch.fns, id)
+	_, ok := r.x.watch.fns[id]
+	delete(r.x.watch.fns, id)
 	return ok
 }
 
@@ -141,23 +136,21 @@ func (c *Context) Unlink(target *Ref) {
 func (r *Ref) addLink(other *Ref) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.stopped {
+	if r.end != nil {
 		return false
 	}
-	if r.watch == nil {
-		r.watch = &watchers{}
+	w := &r.more().watch
+	if w.links == nil {
+		w.links = make(map[*Ref]struct{})
 	}
-	if r.watch.links == nil {
-		r.watch.links = make(map[*Ref]struct{})
-	}
-	r.watch.links[other] = struct{}{}
+	w.links[other] = struct{}{}
 	return true
 }
 
 func (r *Ref) removeLink(other *Ref) {
 	r.mu.Lock()
-	if r.watch != nil {
-		delete(r.watch.links, other)
+	if r.x != nil {
+		delete(r.x.watch.links, other)
 	}
 	r.mu.Unlock()
 }

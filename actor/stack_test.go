@@ -1,0 +1,168 @@
+package actor_test
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/arbor-go/arbor/actor"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// explode is small enough for the compiler to inline into its caller, which
+// the stack trimming must see through.
+func explode(v any) { panic(v) }
+
+//go:noinline
+func explodeNotInlined(v any) { panic(v) }
+
+//go:noinline
+func dereference(p *int) int { return *p }
+
+// funcName returns the name of the function that calls it.
+func funcName() string {
+	pc, _, _, _ := runtime.Caller(1)
+	return runtime.FuncForPC(pc).Name()
+}
+
+const pkgPrefix = "github.com/arbor-go/arbor/actor_test."
+
+// checkTrimmed asserts what every captured stack must satisfy: no runtime
+// panic machinery on top, none of Arbor's dispatch frames at the bottom.
+func checkTrimmed(t *testing.T, s actor.Stack) {
+	t.Helper()
+	names := frameNames(s)
+	require.NotEmpty(t, names)
+	for _, n := range names {
+		assert.False(t, strings.HasPrefix(n, "runtime."), "runtime frame %s kept in %v", n, names)
+		assert.False(t, strings.HasPrefix(n, "github.com/arbor-go/arbor/actor.(*Ref)."),
+			"dispatch frame %s kept in %v", n, names)
+	}
+}
+
+func TestPanicStackIsTrimmed(t *testing.T) {
+	tests := []struct {
+		name  string
+		fire  func(where chan<- string)
+		first string // the expected first frame; "" means the closure that reports where
+		value func(t *testing.T, v any)
+	}{
+		{
+			name: "a panic in Receive itself starts at Receive",
+			fire: func(where chan<- string) {
+				where <- funcName()
+				panic("direct")
+			},
+			value: func(t *testing.T, v any) { assert.Equal(t, "direct", v) },
+		},
+		{
+			name: "a panic in a helper starts at the helper",
+			fire: func(where chan<- string) {
+				where <- funcName()
+				explodeNotInlined("helper")
+			},
+			first: pkgPrefix + "explodeNotInlined",
+			value: func(t *testing.T, v any) { assert.Equal(t, "helper", v) },
+		},
+		{
+			name: "a panic in an inlined helper starts at the helper",
+			fire: func(where chan<- string) {
+				where <- funcName()
+				explode("inlined")
+			},
+			first: pkgPrefix + "explode",
+			value: func(t *testing.T, v any) { assert.Equal(t, "inlined", v) },
+		},
+		{
+			name: "a nil dereference starts at the function that dereferenced",
+			fire: func(where chan<- string) {
+				where <- funcName()
+				dereference(nil)
+			},
+			first: pkgPrefix + "dereference",
+			value: func(t *testing.T, v any) {
+				_, isRuntimeError := v.(runtime.Error)
+				assert.True(t, isRuntimeError, "the value is the runtime error, got %T", v)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			where := make(chan string, 1)
+			ref := mustSpawn(t, actor.Func(func(*actor.Context, any) error {
+				tt.fire(where)
+				return nil
+			}))
+			require.NoError(t, ref.Send("go"))
+			var perr *actor.PanicError
+			require.ErrorAs(t, waitDone(t, ref), &perr)
+			tt.value(t, perr.Value)
+			caller := next(t, where)
+			names := frameNames(perr.Stack)
+			require.NotEmpty(t, names)
+			if tt.first == "" {
+				assert.Equal(t, caller, names[0])
+			} else {
+				assert.Equal(t, tt.first, names[0])
+				assert.Contains(t, names, caller, "the caller of the panicking helper is kept")
+			}
+			assert.Contains(t, perr.Stack.String(), "TestPanicStackIsTrimmed")
+			checkTrimmed(t, perr.Stack)
+		})
+	}
+}
+
+type panickyInit struct{}
+
+func (panickyInit) Init(*actor.Context) error         { explodeNotInlined("init"); return nil }
+func (panickyInit) Receive(*actor.Context, any) error { return nil }
+
+func TestPanicStackOfHooksAndTasks(t *testing.T) {
+	t.Run("a panic in Init is trimmed to Init and below", func(t *testing.T) {
+		_, err := actor.Spawn(context.Background(), panickyInit{}, actor.WithLogger(zerolog.Nop()))
+		var perr *actor.PanicError
+		require.ErrorAs(t, err, &perr)
+		names := frameNames(perr.Stack)
+		require.NotEmpty(t, names)
+		assert.Equal(t, pkgPrefix+"explodeNotInlined", names[0])
+		assert.True(t, hasFrame(names, "panickyInit.Init"), "Init is in %v", names)
+		checkTrimmed(t, perr.Stack)
+	})
+
+	t.Run("a panic in a task is trimmed to the task's function", func(t *testing.T) {
+		ref := mustSpawn(t, actor.Task(func(context.Context, *actor.Context) error {
+			explodeNotInlined("task")
+			return nil
+		}))
+		var perr *actor.PanicError
+		require.ErrorAs(t, waitDone(t, ref), &perr)
+		names := frameNames(perr.Stack)
+		require.NotEmpty(t, names)
+		assert.Equal(t, pkgPrefix+"explodeNotInlined", names[0])
+		assert.True(t, hasFrame(names, "TestPanicStackOfHooksAndTasks"), "the task's function is in %v", names)
+		checkTrimmed(t, perr.Stack)
+	})
+}
+
+func TestStackFormatting(t *testing.T) {
+	t.Run("an empty stack has no frames and prints nothing", func(t *testing.T) {
+		var s actor.Stack
+		assert.Nil(t, s.Frames())
+		assert.Empty(t, s.String())
+	})
+
+	t.Run("a stack prints each function followed by its file and line", func(t *testing.T) {
+		ref := mustSpawn(t, actor.Func(func(*actor.Context, any) error { explodeNotInlined("fmt"); return nil }))
+		require.NoError(t, ref.Send("go"))
+		var perr *actor.PanicError
+		require.ErrorAs(t, waitDone(t, ref), &perr)
+		lines := strings.Split(strings.TrimSuffix(perr.Stack.String(), "\n"), "\n")
+		require.Equal(t, 2*len(perr.Stack.Frames()), len(lines))
+		assert.Equal(t, pkgPrefix+"explodeNotInlined", lines[0])
+		assert.True(t, strings.HasPrefix(lines[1], "\t"), "file line is indented: %q", lines[1])
+		assert.Contains(t, lines[1], "stack_test.go:")
+	})
+}
