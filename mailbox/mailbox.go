@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -70,6 +71,14 @@ func (o Options) Validate() error {
 	return nil
 }
 
+// yieldAt is the length of an unbounded user lane past which senders yield
+// their processor after a push.
+const yieldAt = 1024
+
+// shrinkAbove is the ring size past which an emptied ring gives its memory
+// back rather than keep the size of its busiest moment.
+const shrinkAbove = 64
+
 // Mailbox is a multi-producer, single-consumer queue with two lanes: a system
 // lane that Pop always serves first, and a user lane that may be bounded.
 //
@@ -87,7 +96,8 @@ type Mailbox struct {
 
 	batch    ring         // consumer-owned: the user messages taken in the last swap
 	batchLen atomic.Int32 // batch.n, published for Len
-	sysLen   atomic.Int32 // sys.n, so that Pop skips the lock when it is empty
+	userLen  atomic.Int32 // user.n, so that the consumer can see it empty without the lock
+	sysLen   atomic.Int32 // sys.n, likewise
 	closed   atomic.Bool  // set under mu
 	dropped  atomic.Uint64
 
@@ -142,8 +152,22 @@ func (m *Mailbox) push(ctx context.Context, msg any) error {
 		m.mu.Unlock()
 		return ErrClosed
 	}
-	if m.capacity == 0 || int(m.user.n) < m.capacity {
+	if m.capacity == 0 {
 		m.user.push(msg)
+		m.userLen.Store(m.user.n)
+		long := m.user.n >= yieldAt
+		m.mu.Unlock()
+		if long {
+			// The consumer is falling behind: lend it this processor rather
+			// than grow the queue without end. An unbounded mailbox never
+			// blocks its senders, but it need not outrun its reader.
+			runtime.Gosched()
+		}
+		return nil
+	}
+	if int(m.user.n) < m.capacity {
+		m.user.push(msg)
+		m.userLen.Store(m.user.n)
 		m.mu.Unlock()
 		return nil
 	}
@@ -157,7 +181,7 @@ func (m *Mailbox) push(ctx context.Context, msg any) error {
 		return nil
 	case DropOldest:
 		old := m.user.pop()
-		m.user.push(msg)
+		m.user.push(msg) // the length is unchanged
 		m.mu.Unlock()
 		m.drop(old)
 		return nil
@@ -207,6 +231,7 @@ func (m *Mailbox) pushBlocking(ctx context.Context, msg any) error {
 		}
 		if int(m.user.n) < m.capacity {
 			m.user.push(msg)
+			m.userLen.Store(m.user.n)
 			m.mu.Unlock()
 			return nil
 		}
@@ -281,15 +306,18 @@ func (m *Mailbox) Pop() (msg any, ok bool) {
 		m.batchLen.Store(m.batch.n)
 		return msg, true
 	}
+	if m.userLen.Load() == 0 {
+		return nil, false
+	}
 	if m.capacity == 0 {
 		// Take everything queued in one swap; the consumer then pops the
 		// batch without the lock while producers fill the other ring.
 		m.mu.Lock()
-		if m.user.n == 0 {
-			m.mu.Unlock()
-			return nil, false
-		}
 		m.user, m.batch = m.batch, m.user
+		m.userLen.Store(0)
+		// Publish the batch before unlocking, so that Len never sees the
+		// messages in neither lane (or, with a stale user count, in both).
+		m.batchLen.Store(m.batch.n)
 		m.mu.Unlock()
 		msg = m.batch.pop()
 		m.batchLen.Store(m.batch.n)
@@ -304,6 +332,7 @@ func (m *Mailbox) Pop() (msg any, ok bool) {
 		return nil, false
 	}
 	msg = m.user.pop()
+	m.userLen.Store(m.user.n)
 	if len(m.waiters) > 0 && m.capacity-int(m.user.n) >= m.wakeAt {
 		m.wakeLocked()
 	}
@@ -314,27 +343,27 @@ func (m *Mailbox) Pop() (msg any, ok bool) {
 // Empty reports whether both lanes are empty. Only the consumer may call it;
 // it is the check an owner makes before it goes idle.
 func (m *Mailbox) Empty() bool {
-	if m.sysLen.Load() > 0 || m.batch.n > 0 {
+	if m.sysLen.Load() != 0 || m.batch.n != 0 || m.userLen.Load() != 0 {
 		return false
 	}
+	// The owner is about to go idle: give back the memory of a burst, so
+	// that an idle mailbox does not keep the size of its busiest moment.
+	m.batch.shrink(shrinkAbove)
 	m.mu.Lock()
-	empty := m.user.n == 0
-	if empty {
-		// An idle mailbox gives back the memory of its last burst.
-		m.user.shrink(64)
-		m.batch.shrink(64)
-	}
+	m.user.shrink(shrinkAbove)
 	m.mu.Unlock()
-	return empty
+	return true
 }
 
 // Len returns the number of queued messages in both lanes. Any goroutine may
 // call it; with concurrent pushes and pops it is a snapshot.
 func (m *Mailbox) Len() int {
+	// Under the lock, a swap of the user lane into the batch is all or
+	// nothing; the consumer's pops from the batch change batchLen one by one.
 	m.mu.Lock()
-	n := int(m.user.n + m.sys.n)
+	n := m.sysLen.Load() + m.userLen.Load() + m.batchLen.Load()
 	m.mu.Unlock()
-	return n + int(m.batchLen.Load())
+	return int(n)
 }
 
 // Dropped returns how many messages DropNewest and DropOldest have discarded.
@@ -370,6 +399,32 @@ func (m *Mailbox) Drain(f func(msg any)) int {
 			f(msg)
 		}
 	}
+}
+
+// Evict removes every message that producers have queued and the consumer has
+// not taken yet, system lane first, and passes each to f; it returns how many
+// there were. Unlike Drain, any goroutine may call it: it is how an owner
+// whose consumer is stuck still accounts for what was queued. What the
+// consumer already took is left to it.
+func (m *Mailbox) Evict(f func(msg any)) int {
+	m.mu.Lock()
+	out := make([]any, 0, m.sys.n+m.user.n)
+	for m.sys.n > 0 {
+		out = append(out, m.sys.pop())
+	}
+	for m.user.n > 0 {
+		out = append(out, m.user.pop())
+	}
+	m.sysLen.Store(0)
+	m.userLen.Store(0)
+	m.wakeLocked()
+	m.mu.Unlock()
+	if f != nil {
+		for _, msg := range out {
+			f(msg)
+		}
+	}
+	return len(out)
 }
 
 // waiter is a sender parked on a full Block mailbox. Its channel holds at most
