@@ -313,14 +313,19 @@ func (m *Mailbox) Pop() (msg any, ok bool) {
 		// Take everything queued in one swap; the consumer then pops the
 		// batch without the lock while producers fill the other ring.
 		m.mu.Lock()
+		if m.user.n == 0 {
+			// Evict, from another goroutine, emptied the lane since the
+			// check above.
+			m.mu.Unlock()
+			return nil, false
+		}
 		m.user, m.batch = m.batch, m.user
 		m.userLen.Store(0)
-		// Publish the batch before unlocking, so that Len never sees the
-		// messages in neither lane (or, with a stale user count, in both).
-		m.batchLen.Store(m.batch.n)
-		m.mu.Unlock()
+		// Pop and publish the batch before unlocking, so that Len never
+		// sees the messages in neither lane (or in both).
 		msg = m.batch.pop()
 		m.batchLen.Store(m.batch.n)
+		m.mu.Unlock()
 		return msg, true
 	}
 	// A bounded mailbox pops one message at a time under the lock so that
