@@ -84,6 +84,10 @@ type exitRequest struct {
 	kill   bool
 }
 
+// noOptions is the configuration of an actor spawned without options. It is
+// never written.
+var noOptions config
+
 // Spawn starts an actor running a. If a implements Initializer, Init runs on
 // the calling goroutine before Spawn returns, and its error fails the spawn.
 // The actor stops (with ErrShutdown) when ctx ends; pass context.Background()
@@ -104,10 +108,13 @@ func spawn(ctx context.Context, a Actor, inherited *settings, opts []Option) (*R
 	if t, ok := a.(*task); ok && (t == nil || t.fn == nil) {
 		return nil, ErrNilActor
 	}
-	var cfg config
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
+	cfg := &noOptions // options escape to the heap: pay for them only when given
+	if len(opts) > 0 {
+		cfg = new(config)
+		for _, o := range opts {
+			if o != nil {
+				o(cfg)
+			}
 		}
 	}
 	if cfg.err != nil {

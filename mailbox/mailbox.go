@@ -89,22 +89,28 @@ const shrinkAbove = 64
 // busy consumer takes the lock once per batch rather than once per message;
 // in steady state neither side allocates.
 type Mailbox struct {
-	mu      sync.Mutex
-	user    ring // appended to by producers, under mu
-	sys     ring // under mu
-	waiters []*waiter
+	mu   sync.Mutex
+	user ring  // appended to by producers, under mu
+	sys  *ring // under mu; made by the first system message
 
 	batch    ring         // consumer-owned: the user messages taken in the last swap
 	batchLen atomic.Int32 // batch.n, published for Len
 	userLen  atomic.Int32 // user.n, so that the consumer can see it empty without the lock
 	sysLen   atomic.Int32 // sys.n, likewise
 	closed   atomic.Bool  // set under mu
-	dropped  atomic.Uint64
 
+	b *bounds // nil for an unbounded mailbox, which is most of them
+}
+
+// bounds is the state of a bounded mailbox, kept apart so that the many
+// unbounded mailboxes (one per actor) do not carry it.
+type bounds struct {
 	capacity int
 	wakeAt   int // free slots at which parked senders are woken
 	policy   Policy
 	onDrop   func(any)
+	waiters  []*waiter // parked senders, in arrival order; under mu
+	dropped  atomic.Uint64
 }
 
 // New returns a mailbox configured by opts, or an error if opts are invalid.
@@ -122,21 +128,37 @@ func (m *Mailbox) Init(opts Options) error {
 	if err := opts.Validate(); err != nil {
 		return err
 	}
-	m.capacity = opts.Capacity
-	m.policy = opts.Policy
-	m.onDrop = opts.OnDrop
-	// Waking parked senders one slot at a time costs a goroutine switch per
-	// message; waiting until a quarter of the mailbox is free lets a woken
-	// sender push a run of messages before it has to park again.
-	m.wakeAt = max(1, opts.Capacity/4)
+	if opts.Capacity == 0 {
+		return nil
+	}
+	m.b = &bounds{
+		capacity: opts.Capacity,
+		policy:   opts.Policy,
+		onDrop:   opts.OnDrop,
+		// Waking parked senders one slot at a time costs a goroutine
+		// switch per message; waiting until a quarter of the mailbox is
+		// free lets a woken sender push a run before it parks again.
+		wakeAt: max(1, opts.Capacity/4),
+	}
 	return nil
 }
 
 // Capacity returns the bound of the user lane, 0 if unbounded.
-func (m *Mailbox) Capacity() int { return m.capacity }
+func (m *Mailbox) Capacity() int {
+	if m.b == nil {
+		return 0
+	}
+	return m.b.capacity
+}
 
-// Policy returns the overflow policy of a bounded mailbox.
-func (m *Mailbox) Policy() Policy { return m.policy }
+// Policy returns the overflow policy of a bounded mailbox (Block for an
+// unbounded one, which never overflows).
+func (m *Mailbox) Policy() Policy {
+	if m.b == nil {
+		return Block
+	}
+	return m.b.policy
+}
 
 // Push appends msg to the user lane. On a full Block mailbox it waits for
 // room without bound; use PushContext to bound the wait.
@@ -152,7 +174,8 @@ func (m *Mailbox) push(ctx context.Context, msg any) error {
 		m.mu.Unlock()
 		return ErrClosed
 	}
-	if m.capacity == 0 {
+	b := m.b
+	if b == nil {
 		m.user.push(msg)
 		m.userLen.Store(m.user.n)
 		long := m.user.n >= yieldAt
@@ -165,25 +188,25 @@ func (m *Mailbox) push(ctx context.Context, msg any) error {
 		}
 		return nil
 	}
-	if int(m.user.n) < m.capacity {
+	if int(m.user.n) < b.capacity {
 		m.user.push(msg)
 		m.userLen.Store(m.user.n)
 		m.mu.Unlock()
 		return nil
 	}
-	switch m.policy {
+	switch b.policy {
 	case Fail:
 		m.mu.Unlock()
 		return ErrFull
 	case DropNewest:
 		m.mu.Unlock()
-		m.drop(msg)
+		b.drop(msg)
 		return nil
 	case DropOldest:
 		old := m.user.pop()
 		m.user.push(msg) // the length is unchanged
 		m.mu.Unlock()
-		m.drop(old)
+		b.drop(old)
 		return nil
 	}
 	return m.pushBlocking(ctx, msg)
@@ -197,16 +220,17 @@ func (m *Mailbox) pushBlocking(ctx context.Context, msg any) error {
 		return err
 	}
 	done := ctx.Done()
+	b := m.b
 	w := waiterPool.Get().(*waiter)
 	defer waiterPool.Put(w)
 	first := false // a sender woken once keeps its place at the head of the line
 	for {
 		if first {
-			m.waiters = append(m.waiters, nil)
-			copy(m.waiters[1:], m.waiters)
-			m.waiters[0] = w
+			b.waiters = append(b.waiters, nil)
+			copy(b.waiters[1:], b.waiters)
+			b.waiters[0] = w
 		} else {
-			m.waiters = append(m.waiters, w)
+			b.waiters = append(b.waiters, w)
 		}
 		m.mu.Unlock()
 		select {
@@ -229,7 +253,7 @@ func (m *Mailbox) pushBlocking(ctx context.Context, msg any) error {
 			m.mu.Unlock()
 			return ErrClosed
 		}
-		if int(m.user.n) < m.capacity {
+		if int(m.user.n) < b.capacity {
 			m.user.push(msg)
 			m.userLen.Store(m.user.n)
 			m.mu.Unlock()
@@ -240,11 +264,12 @@ func (m *Mailbox) pushBlocking(ctx context.Context, msg any) error {
 }
 
 func (m *Mailbox) removeWaiter(w *waiter) bool {
-	for i, x := range m.waiters {
+	b := m.b
+	for i, x := range b.waiters {
 		if x == w {
-			copy(m.waiters[i:], m.waiters[i+1:])
-			m.waiters[len(m.waiters)-1] = nil
-			m.waiters = m.waiters[:len(m.waiters)-1]
+			copy(b.waiters[i:], b.waiters[i+1:])
+			b.waiters[len(b.waiters)-1] = nil
+			b.waiters = b.waiters[:len(b.waiters)-1]
 			return true
 		}
 	}
@@ -253,23 +278,27 @@ func (m *Mailbox) removeWaiter(w *waiter) bool {
 
 // wakeLocked wakes as many parked senders as there are free slots.
 func (m *Mailbox) wakeLocked() {
-	free := m.capacity - int(m.user.n)
+	b := m.b
+	if b == nil {
+		return
+	}
+	free := b.capacity - int(m.user.n)
 	if m.closed.Load() {
-		free = len(m.waiters)
+		free = len(b.waiters)
 	}
-	n := min(free, len(m.waiters))
+	n := min(free, len(b.waiters))
 	for i := 0; i < n; i++ {
-		m.waiters[i].ch <- struct{}{} // buffered and empty: never blocks
+		b.waiters[i].ch <- struct{}{} // buffered and empty: never blocks
 	}
-	rest := copy(m.waiters, m.waiters[n:])
-	clear(m.waiters[rest:])
-	m.waiters = m.waiters[:rest]
+	rest := copy(b.waiters, b.waiters[n:])
+	clear(b.waiters[rest:])
+	b.waiters = b.waiters[:rest]
 }
 
-func (m *Mailbox) drop(msg any) {
-	m.dropped.Add(1)
-	if m.onDrop != nil {
-		m.onDrop(msg)
+func (b *bounds) drop(msg any) {
+	b.dropped.Add(1)
+	if b.onDrop != nil {
+		b.onDrop(msg)
 	}
 }
 
@@ -280,6 +309,9 @@ func (m *Mailbox) PushSystem(msg any) error {
 	if m.closed.Load() {
 		m.mu.Unlock()
 		return ErrClosed
+	}
+	if m.sys == nil {
+		m.sys = new(ring)
 	}
 	m.sys.push(msg)
 	m.sysLen.Store(m.sys.n)
@@ -309,7 +341,8 @@ func (m *Mailbox) Pop() (msg any, ok bool) {
 	if m.userLen.Load() == 0 {
 		return nil, false
 	}
-	if m.capacity == 0 {
+	b := m.b
+	if b == nil {
 		// Take everything queued in one swap; the consumer then pops the
 		// batch without the lock while producers fill the other ring.
 		m.mu.Lock()
@@ -338,7 +371,7 @@ func (m *Mailbox) Pop() (msg any, ok bool) {
 	}
 	msg = m.user.pop()
 	m.userLen.Store(m.user.n)
-	if len(m.waiters) > 0 && m.capacity-int(m.user.n) >= m.wakeAt {
+	if len(b.waiters) > 0 && b.capacity-int(m.user.n) >= b.wakeAt {
 		m.wakeLocked()
 	}
 	m.mu.Unlock()
@@ -372,7 +405,12 @@ func (m *Mailbox) Len() int {
 }
 
 // Dropped returns how many messages DropNewest and DropOldest have discarded.
-func (m *Mailbox) Dropped() uint64 { return m.dropped.Load() }
+func (m *Mailbox) Dropped() uint64 {
+	if m.b == nil {
+		return 0
+	}
+	return m.b.dropped.Load()
+}
 
 // Close makes every later push fail with ErrClosed and wakes blocked senders,
 // which fail too. What was accepted before Close stays queued for the
@@ -413,8 +451,8 @@ func (m *Mailbox) Drain(f func(msg any)) int {
 // consumer already took is left to it.
 func (m *Mailbox) Evict(f func(msg any)) int {
 	m.mu.Lock()
-	out := make([]any, 0, m.sys.n+m.user.n)
-	for m.sys.n > 0 {
+	var out []any
+	for m.sys != nil && m.sys.n > 0 {
 		out = append(out, m.sys.pop())
 	}
 	for m.user.n > 0 {

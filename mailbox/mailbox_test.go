@@ -67,7 +67,10 @@ func popAll(m *Mailbox) []any {
 func parked(m *Mailbox) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.waiters)
+	if m.b == nil {
+		return 0 // an unbounded mailbox never parks a sender
+	}
+	return len(m.b.waiters)
 }
 
 // waitParked polls until exactly n senders are parked.
@@ -363,7 +366,7 @@ func TestPushContextCancelledWhileParked(t *testing.T) {
 }
 
 // sendersInSelect counts goroutines parked in the select of pushBlocking.
-// Being listed in m.waiters is not enough for the test below: a sender is
+// Being listed in m.b.waiters is not enough for the test below: a sender is
 // listed just before it reaches its select.
 func sendersInSelect() int {
 	buf := make([]byte, 1<<20)
@@ -400,7 +403,7 @@ func TestCancelAfterWakeUpPassesTheWakeUpOn(t *testing.T) {
 	cancelA()
 	msg := m.user.pop()
 	m.wakeLocked()
-	require.Len(t, m.waiters, 1, "one free slot wakes A only")
+	require.Len(t, m.b.waiters, 1, "one free slot wakes A only")
 	m.mu.Unlock()
 	assert.Equal(t, "first", msg)
 
