@@ -176,7 +176,10 @@ func (c *Context) begin(q *request) {
 // settle closes the handling of the current call: a call left without a reply
 // or a Replier fails with ErrNoReply rather than waiting for its timeout.
 func (c *Context) settle() {
-	if c.req != nil && c.req != answered {
+	if c.req == nil {
+		return // the common case writes nothing
+	}
+	if c.req != answered {
 		_ = c.req.reply(c.gen, nil, ErrNoReply)
 	}
 	c.req = nil

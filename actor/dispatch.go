@@ -51,7 +51,7 @@ func (r *Ref) launch() {
 // arrived meanwhile starts the loop again, so that no wake-up is lost.
 func (r *Ref) release() bool {
 	r.state.Store(stateIdle)
-	if r.pending.Load() == nil && r.mb.Len() == 0 {
+	if r.pending.Load() == nil && !r.mb.Pending() {
 		return false
 	}
 	if r.state.CompareAndSwap(stateIdle, stateRunning) {
@@ -75,12 +75,12 @@ func (r *Ref) loop() {
 		// Yield once before going idle: on a busy sender's heels, the next
 		// message is often about to arrive, and catching it here saves a
 		// goroutine start.
-		for i := 0; i < idleSpins && r.mb.Len() == 0; i++ {
+		for i := 0; i < idleSpins && !r.mb.Pending(); i++ {
 			runtime.Gosched()
 		}
 		if r.pending.Load() == nil && r.mb.Empty() {
 			r.state.Store(stateIdle)
-			if (r.pending.Load() == nil && r.mb.Len() == 0) || !r.state.CompareAndSwap(stateIdle, stateRunning) {
+			if (r.pending.Load() == nil && !r.mb.Pending()) || !r.state.CompareAndSwap(stateIdle, stateRunning) {
 				return
 			}
 		}

@@ -404,6 +404,14 @@ func (m *Mailbox) Len() int {
 	return int(n)
 }
 
+// Pending reports whether any message may be queued, without the lock: a
+// cheap test for an owner deciding whether to go idle or to look again. It
+// never misses a message pushed before it was called, unless the consumer is
+// busy taking that message at the same moment.
+func (m *Mailbox) Pending() bool {
+	return m.sysLen.Load()+m.userLen.Load()+m.batchLen.Load() != 0
+}
+
 // Dropped returns how many messages DropNewest and DropOldest have discarded.
 func (m *Mailbox) Dropped() uint64 {
 	if m.b == nil {
