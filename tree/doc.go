@@ -1,0 +1,32 @@
+// Package tree builds supervision trees in the manner of Erlang/OTP: a
+// supervisor starts its children in order, restarts them when they exit as
+// their restart type and its strategy say, gives up when they restart too
+// often (and so escalates to its own supervisor), and stops them in reverse
+// order, each within its shutdown timeout.
+//
+// A supervisor is an actor (package actor). Its children are spawned under
+// it: when one crashes, its Ref and mailbox survive and it is restarted in
+// place with a fresh behaviour from its factory, so that messages queued for
+// it, during a backoff too, are not lost; only the message that crashed it
+// is. Children stopped as collateral of OneForAll or RestForOne are started
+// afresh, with new Refs. API calls (StartChild, WhichChildren, ...) are
+// messages handled by the supervisor one at a time: no lock is held across a
+// child's start or stop.
+//
+// Beyond OTP, a tree has backoff between restarts (package strategy), a
+// typed event stream (Subscribe) with lag reporting, zerolog reports, a
+// per-attempt timeout for tasks and a bounded, reported shutdown (Stop).
+//
+// The shortest useful tree:
+//
+//	sup, err := tree.Start(ctx, tree.Spec{
+//		Children: []tree.ChildSpec{
+//			tree.Worker("cache", newCache),
+//			tree.Task("poller", poll, tree.Backoff(strategy.Exponential(time.Second, time.Minute))),
+//		},
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	defer sup.Stop(context.Background())
+package tree

@@ -1,0 +1,268 @@
+package tree
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/arbor-go/arbor/actor"
+	"github.com/arbor-go/arbor/strategy"
+)
+
+// DynamicSpec describes a dynamic supervisor, as Elixir's DynamicSupervisor
+// (OTP's simple_one_for_one): no children at start, children started on
+// demand from one Template, each restarted on its own (one for one), all
+// stopped in parallel under one deadline.
+type DynamicSpec struct {
+	// Name names the supervisor in events and logs ("root" if empty at the
+	// root, the child id when nested).
+	Name string
+	// Template makes the spec of a child from StartChild's argument. Its ID
+	// is ignored: the supervisor numbers its children.
+	Template func(arg any) ChildSpec
+	// Intensity bounds restarts; the zero value is 3 in 5 s.
+	Intensity strategy.Intensity
+	// Backoff is the delay before restarts of children that set none.
+	Backoff strategy.Backoff
+	// MaxChildren caps the children, running or restarting (0: no cap).
+	MaxChildren int
+	// Defaults apply to children that do not override them.
+	Defaults ChildDefaults
+	// EventBuffer is the default buffer of a subscription.
+	EventBuffer int
+	// ShutdownGrace is added to the longest child shutdown timeout to bound
+	// a whole Stop.
+	ShutdownGrace time.Duration
+}
+
+func (d *DynamicSpec) validate(path string) error {
+	spec := d.static()
+	err := validateSpec(path, &spec)
+	var extra []error
+	if d.Template == nil {
+		extra = append(extra, &SpecError{Supervisor: path, Field: "Template", Err: ErrNilTemplate})
+	}
+	if d.MaxChildren < 0 {
+		extra = append(extra, &SpecError{Supervisor: path, Field: "MaxChildren", Err: ErrNegativeLimit})
+	}
+	return errors.Join(append([]error{err}, extra...)...)
+}
+
+// static is the part of d that a static supervisor understands.
+func (d *DynamicSpec) static() Spec {
+	return Spec{Name: d.Name, Strategy: strategy.OneForOne, Intensity: d.Intensity, Backoff: d.Backoff,
+		Defaults: d.Defaults, EventBuffer: d.EventBuffer, ShutdownGrace: d.ShutdownGrace}
+}
+
+// budget is what a parent counts for this supervisor's stop: its children
+// stop in parallel, so the default worker timeout plus the grace.
+func (d *DynamicSpec) budget() time.Duration {
+	t := d.Defaults.Shutdown
+	if t <= 0 {
+		t = DefaultShutdown
+	}
+	return t + d.ShutdownGrace
+}
+
+// Dynamic specifies a dynamic supervisor as the child of a static one. Like
+// any supervisor child, its shutdown timeout is infinite unless set.
+func Dynamic(id string, spec DynamicSpec, opts ...ChildOption) ChildSpec {
+	return build(ChildSpec{ID: id, kind: kindDynamic, dyn: &spec}, opts)
+}
+
+func newDynamicActor(e *env, d *DynamicSpec, path string) *supervisor {
+	spec := d.static()
+	s := newSupervisor(e, &spec, path)
+	s.dyn = d
+	return s
+}
+
+// DynamicSup is a running root dynamic supervisor, as StartDynamic returns.
+// Its methods are safe for concurrent use.
+type DynamicSup struct {
+	*handle
+}
+
+// StartDynamic starts a dynamic supervisor with no children. It lives until
+// Stop, until it gives up, or until ctx ends.
+func StartDynamic(ctx context.Context, spec DynamicSpec, opts ...Option) (*DynamicSup, error) {
+	path := nameOr(spec.Name, "root")
+	if err := spec.validate(path); err != nil {
+		return nil, err
+	}
+	e := newEnv(spec.EventBuffer, opts)
+	h, err := startRoot(ctx, e, newDynamicActor(e, &spec, path))
+	if err != nil {
+		return nil, err
+	}
+	return &DynamicSup{handle: h}, nil
+}
+
+// StartChild starts a child from the Template with arg. It fails with
+// ErrMaxChildren when MaxChildren children run or wait to restart, with a
+// *SpecError for an invalid spec, with a *StartError if the start fails. A
+// factory that returns Ignore gives a nil Ref and no error, and no child.
+func (d *DynamicSup) StartChild(ctx context.Context, arg any) (*actor.Ref, error) {
+	return DynamicAt(d.ref).StartChild(ctx, arg)
+}
+
+// TerminateChild stops the child and forgets it; ErrNotFound if the
+// supervisor has no such child.
+func (d *DynamicSup) TerminateChild(ctx context.Context, ref *actor.Ref) error {
+	return DynamicAt(d.ref).TerminateChild(ctx, ref)
+}
+
+// WhichChildren lists the children, newest first; their IDs are the
+// numbers the supervisor gave them.
+func (d *DynamicSup) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
+	return DynamicAt(d.ref).WhichChildren(ctx)
+}
+
+// CountChildren returns the supervisor's figures.
+func (d *DynamicSup) CountChildren(ctx context.Context) (Counts, error) {
+	return DynamicAt(d.ref).CountChildren(ctx)
+}
+
+// DynamicRef is the API of a dynamic supervisor that runs inside a tree
+// (see Dynamic), reached through its Ref as WhichChildren lists it. Its
+// life belongs to its parent: stop it with the parent's TerminateChild.
+type DynamicRef struct{ ref *actor.Ref }
+
+// DynamicAt returns the API of the dynamic supervisor whose actor is ref.
+// Calls on a static supervisor fail with ErrNotDynamic; ref must not be a
+// worker, which would receive the supervisor's commands as messages.
+func DynamicAt(ref *actor.Ref) DynamicRef { return DynamicRef{ref: ref} }
+
+// StartChild is DynamicSup.StartChild.
+func (d DynamicRef) StartChild(ctx context.Context, arg any) (*actor.Ref, error) {
+	return call[*actor.Ref](ctx, d.ref, dynStartCmd{arg})
+}
+
+// TerminateChild is DynamicSup.TerminateChild.
+func (d DynamicRef) TerminateChild(ctx context.Context, ref *actor.Ref) error {
+	_, err := call[any](ctx, d.ref, dynTerminateCmd{ref})
+	return err
+}
+
+// WhichChildren is DynamicSup.WhichChildren.
+func (d DynamicRef) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
+	return call[[]ChildInfo](ctx, d.ref, whichCmd{})
+}
+
+// CountChildren is DynamicSup.CountChildren.
+func (d DynamicRef) CountChildren(ctx context.Context) (Counts, error) {
+	return call[Counts](ctx, d.ref, countCmd{})
+}
+
+// Stop stops every child in parallel, each within its shutdown timeout,
+// the whole bounded by ctx and by the longest timeout plus ShutdownGrace.
+func (d *DynamicSup) Stop(ctx context.Context) StopReport { return d.handle.stop(ctx) }
+
+// Ref returns the supervisor's actor.
+func (d *DynamicSup) Ref() *actor.Ref { return d.ref }
+
+// Done is closed when the supervisor has stopped.
+func (d *DynamicSup) Done() <-chan struct{} { return d.ref.Done() }
+
+// Err returns why the supervisor stopped, once Done is closed.
+func (d *DynamicSup) Err() error { return d.ref.Err() }
+
+// Subscribe returns a subscription to the supervisor's events (see
+// Sup.Subscribe).
+func (d *DynamicSup) Subscribe(buffer int) *Subscription { return d.env.bus.subscribe(d.path, buffer) }
+
+type (
+	dynStartCmd     struct{ arg any }
+	dynTerminateCmd struct{ ref *actor.Ref }
+)
+
+func (m dynStartCmd) handle(s *supervisor, c *actor.Context) error {
+	if s.dyn == nil {
+		return c.ReplyError(ErrNotDynamic)
+	}
+	if max := s.dyn.MaxChildren; max > 0 && s.activeOrRestarting() >= max {
+		return c.ReplyError(fmt.Errorf("%w (%d)", ErrMaxChildren, max))
+	}
+	s.nextID++
+	id := strconv.FormatUint(s.nextID, 10)
+	cs, err := s.template(m.arg)
+	if err != nil {
+		return c.ReplyError(&StartError{Supervisor: s.path, Child: id, Err: err})
+	}
+	cs.ID = id
+	if err := validateChild(s.path, s.spec, cs); err != nil {
+		return c.ReplyError(err)
+	}
+	ch := &child{id: id, r: resolve(s.spec, cs), state: Stopped}
+	s.children = append(s.children, ch)
+	if err := s.start(ch, 0); err != nil {
+		s.remove(ch)
+		return c.ReplyError(&StartError{Supervisor: s.path, Child: id, Err: err})
+	}
+	return c.Reply(ch.ref)
+}
+
+// template calls the Template, turning a panic into an error.
+func (s *supervisor) template(arg any) (cs ChildSpec, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &actor.PanicError{Value: v}
+		}
+	}()
+	return s.dyn.Template(arg), nil
+}
+
+func (m dynTerminateCmd) handle(s *supervisor, c *actor.Context) error {
+	if s.dyn == nil {
+		return c.ReplyError(ErrNotDynamic)
+	}
+	ch := s.findRef(m.ref)
+	if ch == nil || m.ref == nil {
+		return c.ReplyError(fmt.Errorf("%w: %v", ErrNotFound, m.ref))
+	}
+	s.shutdown(ch, nil)
+	s.remove(ch)
+	return c.Reply(nil)
+}
+
+func (s *supervisor) activeOrRestarting() int {
+	n := 0
+	for _, ch := range s.children {
+		if ch.state == Running || ch.state == Restarting {
+			n++
+		}
+	}
+	return n
+}
+
+// stopParallel stops every child at once, as a dynamic supervisor does.
+func (s *supervisor) stopParallel(bound context.Context) {
+	var wg sync.WaitGroup
+	for _, ch := range s.children {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.shutdown(ch, bound)
+		}()
+	}
+	wg.Wait()
+}
+
+// dynBudget bounds the parallel stop of a dynamic supervisor's children.
+func (s *supervisor) dynBudget() (time.Duration, bool) {
+	var longest time.Duration
+	bounded := true
+	for _, ch := range s.children {
+		switch ch.r.mode {
+		case shutdownTimeout:
+			longest = max(longest, ch.r.timeout)
+		case shutdownBrutal:
+		default:
+			bounded = false
+		}
+	}
+	return longest + s.dyn.ShutdownGrace, bounded || s.dyn.ShutdownGrace > 0
+}

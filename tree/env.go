@@ -1,0 +1,134 @@
+package tree
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/arbor-go/arbor/actor"
+	"github.com/arbor-go/arbor/internal/clock"
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/log"
+)
+
+// Option configures a tree at Start.
+type Option func(*options)
+
+type options struct {
+	logger *zerolog.Logger
+	clock  clock.Clock
+	rnd    func() float64
+}
+
+// WithLogger sets the logger of the tree's reports and of its actors; it
+// reaches every supervisor and child below the root. Without it, the tree
+// logs through zerolog's global logger.
+func WithLogger(l zerolog.Logger) Option { return func(o *options) { o.logger = &l } }
+
+// WithClock sets the clock that times restart intensity and backoff. Tests
+// pass a clock.Fake (package internal/clock) to make backoff deterministic.
+func WithClock(c clock.Clock) Option { return func(o *options) { o.clock = c } }
+
+// WithRandom sets the source of the backoff's jitter (uniform in [0, 1)), so
+// that tests of jittered backoff are deterministic.
+func WithRandom(rnd func() float64) Option { return func(o *options) { o.rnd = rnd } }
+
+// env is what every supervisor of one tree shares: the event bus, the
+// logger, the clock, and the stop report being gathered.
+type env struct {
+	bus   *bus
+	log   zerolog.Logger
+	clock clock.Clock
+	rnd   func() float64
+
+	mu       sync.Mutex // guards what follows
+	stopping bool
+	killed   []string
+	stuck    []string
+}
+
+func newEnv(buffer int, opts []Option) *env {
+	var o options
+	for _, f := range opts {
+		if f != nil {
+			f(&o)
+		}
+	}
+	e := &env{bus: newBus(buffer), clock: o.clock, rnd: o.rnd}
+	if o.logger != nil {
+		e.log = *o.logger
+	} else {
+		e.log = log.Logger
+	}
+	if e.clock == nil {
+		e.clock = clock.Real()
+	}
+	return e
+}
+
+// emit stamps, publishes and logs an event.
+func (e *env) emit(ev Event, restart string) {
+	ev.Time = e.clock.Now()
+	ev = e.bus.publish(ev)
+	report(&e.log, ev, restart)
+}
+
+// deadLetters returns the dead-letter hook of one child.
+func (e *env) deadLetters(path, id string) func(actor.DeadLetter) {
+	return func(d actor.DeadLetter) {
+		if _, ok := d.Msg.(restartDue); ok {
+			return // a backoff timer that fired as its supervisor ended
+		}
+		reason := d.Reason
+		if reason == nil {
+			reason = actor.ErrStopped
+		}
+		e.emit(Event{Kind: DeadLetter, Supervisor: path, Child: id, Ref: d.To,
+			Reason: fmt.Errorf("%T: %w", d.Msg, reason)}, "")
+	}
+}
+
+// noteKilled and noteStuck gather the stop report while the tree stops.
+func (e *env) noteKilled(name string) {
+	e.mu.Lock()
+	if e.stopping {
+		e.killed = append(e.killed, name)
+	}
+	e.mu.Unlock()
+}
+
+func (e *env) noteStuck(name string) {
+	e.mu.Lock()
+	if e.stopping {
+		e.stuck = append(e.stuck, name)
+	}
+	e.mu.Unlock()
+}
+
+// stackOf returns the stack of a panic reason.
+func stackOf(reason error) actor.Stack {
+	var perr *actor.PanicError
+	if errors.As(reason, &perr) {
+		return perr.Stack
+	}
+	return nil
+}
+
+// attemptTask bounds each run of fn by d, ending a run past it with
+// ErrAttemptTimeout.
+func attemptTask(fn func(context.Context, *actor.Context) error, d time.Duration) func(context.Context, *actor.Context) error {
+	if d <= 0 {
+		return fn
+	}
+	return func(ctx context.Context, c *actor.Context) error {
+		actx, cancel := context.WithTimeoutCause(ctx, d, ErrAttemptTimeout)
+		defer cancel()
+		err := fn(actx, c)
+		if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), ErrAttemptTimeout) {
+			return fmt.Errorf("%w after %v", ErrAttemptTimeout, d)
+		}
+		return err
+	}
+}

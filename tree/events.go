@@ -1,0 +1,233 @@
+package tree
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/arbor-go/arbor/actor"
+)
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// The kinds of events, in roughly the order a child's life produces them.
+const (
+	// SupervisorStarted: a supervisor (or a new incarnation of one) has
+	// started all its children.
+	SupervisorStarted EventKind = iota + 1
+	// SupervisorStopped: a supervisor ended; Reason says why.
+	SupervisorStopped
+	// ChildStarted: a child started (Attempt 0) or was started again by hand.
+	ChildStarted
+	// StartFailed: a child's start or restart failed; Reason says why.
+	StartFailed
+	// ChildExited: a child ended by itself; Reason (and Stack, for a panic).
+	ChildExited
+	// ChildRestarting: a restart is scheduled after Delay; Attempt counts.
+	ChildRestarting
+	// ChildRestarted: a child runs again, as attempt Attempt.
+	ChildRestarted
+	// ChildTerminated: the supervisor stopped a child.
+	ChildTerminated
+	// ChildKilled: a child did not stop within its shutdown timeout and was
+	// killed (OTP's shutdown_error).
+	ChildKilled
+	// IntensityExceeded: too many restarts; the supervisor gives up and ends
+	// with a shutdown, escalating to its parent.
+	IntensityExceeded
+	// DeadLetter: a message to a child could not be delivered; Reason says why.
+	DeadLetter
+	// Lagged: this subscriber missed Dropped events because its buffer was full.
+	Lagged
+	// ChildQueued: a child waits for a slot under MaxRunning.
+	ChildQueued
+	// ChildAdmitted: a waiting child got its slot.
+	ChildAdmitted
+	// Stuck: a child was still running when a Stop's time ran out; it was
+	// killed and its goroutine abandoned.
+	Stuck
+)
+
+var kindNames = [...]string{
+	SupervisorStarted: "supervisor_started", SupervisorStopped: "supervisor_stopped",
+	ChildStarted: "child_started", StartFailed: "start_failed", ChildExited: "child_exited",
+	ChildRestarting: "child_restarting", ChildRestarted: "child_restarted",
+	ChildTerminated: "child_terminated", ChildKilled: "child_killed",
+	IntensityExceeded: "intensity_exceeded", DeadLetter: "dead_letter", Lagged: "lagged",
+	ChildQueued: "child_queued", ChildAdmitted: "child_admitted", Stuck: "stuck",
+}
+
+// String returns the kind's snake_case name, as in logs.
+func (k EventKind) String() string {
+	if k > 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Event is one thing that happened in a tree. Events are for observing:
+// the tree's own decisions never depend on them, and a subscriber that falls
+// behind loses events (and learns how many through a Lagged event).
+type Event struct {
+	// Seq orders the events of one tree: it grows by one per event. Lagged
+	// events, which are per subscriber, carry 0.
+	Seq uint64
+	// Time is when the event happened, by the tree's clock.
+	Time time.Time
+	Kind EventKind
+	// Supervisor is the path of the supervisor concerned, as "root/portals".
+	Supervisor string
+	// Child is the child's id, if the event concerns one.
+	Child string
+	// Ref is the child's actor, when it has one.
+	Ref *actor.Ref
+	// Reason is an exit reason or error.
+	Reason error
+	// Stack is the stack of a panic, for ChildExited.
+	Stack actor.Stack
+	// Delay is the backoff before a restart, for ChildRestarting.
+	Delay time.Duration
+	// Attempt numbers restarts since the child last ran stably.
+	Attempt int
+	// Restarts is how many restarts the supervisor's window holds.
+	Restarts int
+	// Dropped is how many events a Lagged subscriber missed.
+	Dropped uint64
+}
+
+// String formats the event on one line for people.
+func (e Event) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#%d %s %s", e.Seq, e.Kind, e.Supervisor)
+	if e.Child != "" {
+		fmt.Fprintf(&b, " child=%s", e.Child)
+	}
+	if e.Reason != nil {
+		fmt.Fprintf(&b, " reason=%q", e.Reason.Error())
+	}
+	if e.Kind == ChildRestarting {
+		fmt.Fprintf(&b, " delay=%v", e.Delay)
+	}
+	if e.Attempt > 0 {
+		fmt.Fprintf(&b, " attempt=%d", e.Attempt)
+	}
+	if e.Restarts > 0 {
+		fmt.Fprintf(&b, " restarts=%d", e.Restarts)
+	}
+	if e.Dropped > 0 {
+		fmt.Fprintf(&b, " dropped=%d", e.Dropped)
+	}
+	return b.String()
+}
+
+// bus carries a tree's events to its subscribers. Publishing never blocks:
+// a full subscriber loses the event, and is told how many it lost as soon as
+// it has room again.
+type bus struct {
+	seq    atomic.Uint64
+	mu     sync.Mutex
+	subs   map[*Subscription]struct{}
+	closed bool
+	buffer int
+}
+
+func newBus(buffer int) *bus {
+	if buffer <= 0 {
+		buffer = DefaultEventBuffer
+	}
+	return &bus{subs: make(map[*Subscription]struct{}), buffer: buffer}
+}
+
+// Subscription receives a tree's events (or a subtree's) until it is closed
+// or the tree stops, when its channel is closed.
+type Subscription struct {
+	b       *bus
+	prefix  string
+	ch      chan Event
+	dropped uint64 // guarded by b.mu
+	closed  bool   // guarded by b.mu
+}
+
+func (b *bus) subscribe(prefix string, buffer int) *Subscription {
+	if buffer <= 0 {
+		buffer = b.buffer
+	}
+	s := &Subscription{b: b, prefix: prefix, ch: make(chan Event, buffer)}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		s.closed = true
+		close(s.ch)
+		return s
+	}
+	b.subs[s] = struct{}{}
+	return s
+}
+
+// Events returns the channel of events, closed by Close or when the tree
+// stops.
+func (s *Subscription) Events() <-chan Event { return s.ch }
+
+// Close ends the subscription and closes its channel. It is idempotent.
+func (s *Subscription) Close() {
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	delete(s.b.subs, s)
+	close(s.ch)
+}
+
+// under reports whether path is the subscription's supervisor or below it.
+func (s *Subscription) under(path string) bool {
+	return path == s.prefix || strings.HasPrefix(path, s.prefix+"/")
+}
+
+// publish delivers e, numbered, to the subscribers under its supervisor and
+// returns it with its number (0 once the bus is closed).
+func (b *bus) publish(e Event) Event {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return e
+	}
+	e.Seq = b.seq.Add(1)
+	for s := range b.subs {
+		if !s.under(e.Supervisor) {
+			continue
+		}
+		if s.dropped > 0 {
+			lag := Event{Time: e.Time, Kind: Lagged, Supervisor: s.prefix, Dropped: s.dropped}
+			select {
+			case s.ch <- lag:
+				s.dropped = 0
+			default:
+				s.dropped++
+				continue
+			}
+		}
+		select {
+		case s.ch <- e:
+		default:
+			s.dropped++
+		}
+	}
+	return e
+}
+
+// close ends every subscription: the tree has stopped.
+func (b *bus) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	for s := range b.subs {
+		s.closed = true
+		close(s.ch)
+	}
+	clear(b.subs)
+}

@@ -1,0 +1,162 @@
+package tree_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/arbor-go/arbor/actor"
+	"github.com/arbor-go/arbor/strategy"
+	"github.com/arbor-go/arbor/tree"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEvents(t *testing.T) {
+	t.Run("events carry a growing sequence number and a time", func(t *testing.T) {
+		sup := start(t, tree.Spec{Children: []tree.ChildSpec{worker("a", nil)}})
+		sub := sup.Subscribe(16)
+		defer sub.Close()
+		require.NoError(t, refOf(t, sup, "a").Send("crash"))
+		e1, e2 := <-sub.Events(), <-sub.Events()
+		assert.Equal(t, tree.ChildExited, e1.Kind)
+		assert.Equal(t, e1.Seq+1, e2.Seq)
+		assert.False(t, e1.Time.IsZero())
+		assert.Contains(t, e1.String(), "child_exited root child=a")
+	})
+	t.Run("a slow subscriber loses events, learns how many, and never slows the tree", func(t *testing.T) {
+		sup := start(t, tree.Spec{Intensity: strategy.Intensity{MaxRestarts: 100, Period: time.Minute},
+			Children: []tree.ChildSpec{worker("a", nil)}})
+		slow := sup.Subscribe(1)
+		defer slow.Close()
+		ev := events(t, sup)
+		a := refOf(t, sup, "a")
+		for range 5 {
+			require.NoError(t, a.Send("crash"))
+			ev(tree.ChildRestarted, "a")
+		}
+		first := <-slow.Events()
+		assert.Equal(t, tree.ChildExited, first.Kind)
+		require.NoError(t, a.Send("crash"))
+		lag := <-slow.Events()
+		require.Equal(t, tree.Lagged, lag.Kind)
+		assert.Equal(t, uint64(5*3-1), lag.Dropped, "three events per restart, one delivered")
+	})
+	t.Run("a subscription sees its subtree with paths", func(t *testing.T) {
+		refs := make(chan *actor.Ref, 4)
+		sup := start(t, tree.Spec{Name: "app", Children: []tree.ChildSpec{
+			tree.Supervisor("db", tree.Spec{Children: []tree.ChildSpec{tracked("conn", refs)}})}})
+		ev := events(t, sup)
+		require.NoError(t, nextRef(t, refs).Send("crash"))
+		assert.Equal(t, "app/db", ev(tree.ChildExited, "conn").Supervisor)
+	})
+	t.Run("dead letters of children become events", func(t *testing.T) {
+		sup := start(t, tree.Spec{Children: []tree.ChildSpec{worker("a", nil)}})
+		ev := events(t, sup)
+		a := refOf(t, sup, "a")
+		require.NoError(t, sup.TerminateChild(context.Background(), "a"))
+		assert.ErrorIs(t, a.Send("late"), actor.ErrStopped)
+		dl := ev(tree.DeadLetter, "a")
+		assert.ErrorIs(t, dl.Reason, actor.ErrStopped)
+	})
+	t.Run("subscriptions close when the tree stops", func(t *testing.T) {
+		sup, err := tree.Start(context.Background(), tree.Spec{}, quiet())
+		require.NoError(t, err)
+		sub := sup.Subscribe(0)
+		sup.Stop(context.Background())
+		var last tree.Event
+		for e := range sub.Events() {
+			last = e
+		}
+		assert.Equal(t, tree.SupervisorStopped, last.Kind)
+		sub.Close()
+		late := sup.Subscribe(0)
+		_, open := <-late.Events()
+		assert.False(t, open)
+	})
+	t.Run("every kind has a readable name", func(t *testing.T) {
+		for k := tree.SupervisorStarted; k <= tree.Stuck; k++ {
+			assert.NotContains(t, k.String(), "EventKind")
+		}
+		assert.Equal(t, "EventKind(99)", tree.EventKind(99).String())
+	})
+}
+
+// logBuffer is a zerolog writer safe for the tree's goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestReports(t *testing.T) {
+	t.Run("crashes are errors with reason and stack; ends of transient jobs are not", func(t *testing.T) {
+		var buf logBuffer
+		logger := zerolog.New(&buf).Level(zerolog.InfoLevel)
+		sup, err := tree.Start(context.Background(), tree.Spec{Name: "r",
+			Intensity: strategy.Intensity{MaxRestarts: 1, Period: time.Minute},
+			Children:  []tree.ChildSpec{worker("p", nil), worker("job", nil, tree.Restart(strategy.Transient))}},
+			tree.WithLogger(logger))
+		require.NoError(t, err)
+		ev := events(t, sup)
+		require.NoError(t, refOf(t, sup, "job").Send("normal"))
+		ev(tree.ChildExited, "job")
+		p := refOf(t, sup, "p")
+		require.NoError(t, p.Send("panic"))
+		ev(tree.ChildRestarted, "p")
+		require.NoError(t, p.Send("crash"))
+		<-sup.Done()
+		out := buf.String()
+		assert.Contains(t, out, `"level":"info","supervisor":"r","child":"p"`)
+		assert.Contains(t, out, `"message":"child_terminated"`)
+		assert.Contains(t, out, `"stack":"`)
+		assert.Contains(t, out, `"message":"reached_max_restart_intensity"`)
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, `"child":"job"`) {
+				assert.NotContains(t, line, `"level":"error"`, "a transient job's end is no crash")
+			}
+		}
+	})
+}
+
+func TestAttemptTimeout(t *testing.T) {
+	t.Run("a task attempt past its timeout ends with ErrAttemptTimeout and follows its restart type", func(t *testing.T) {
+		sup := start(t, tree.Spec{Defaults: tree.ChildDefaults{AttemptTimeout: 10 * time.Millisecond},
+			Intensity: strategy.Intensity{MaxRestarts: 100, Period: time.Minute},
+			Children: []tree.ChildSpec{tree.Task("t", func(ctx context.Context, c *actor.Context) error {
+				<-ctx.Done()
+				return context.Cause(ctx)
+			}, tree.Restart(strategy.Transient))}})
+		ev := events(t, sup)
+		exited := ev(tree.ChildExited, "t")
+		assert.ErrorIs(t, exited.Reason, tree.ErrAttemptTimeout)
+		ev(tree.ChildRestarted, "t")
+	})
+	t.Run("a task that returns in time is not affected", func(t *testing.T) {
+		sup := start(t, tree.Spec{Children: []tree.ChildSpec{tree.Task("t", func(ctx context.Context, c *actor.Context) error {
+			_, err := c.Recv(ctx)
+			return err
+		}, tree.Restart(strategy.Transient), tree.AttemptTimeout(time.Minute))}})
+		ev := events(t, sup)
+		require.NoError(t, refOf(t, sup, "t").Send("go"))
+		exited := ev(tree.ChildExited, "t")
+		assert.NoError(t, exited.Reason)
+		assert.False(t, errors.Is(exited.Reason, tree.ErrAttemptTimeout))
+	})
+}

@@ -1,0 +1,151 @@
+package tree
+
+import (
+	"errors"
+	"time"
+
+	"github.com/arbor-go/arbor/actor"
+	"github.com/arbor-go/arbor/strategy"
+)
+
+// classify maps an exit reason to the kind restart decisions depend on.
+func classify(reason error) strategy.Exit {
+	switch {
+	case reason == nil:
+		return strategy.ExitNormal
+	case errors.Is(reason, actor.ErrShutdown):
+		return strategy.ExitShutdown
+	}
+	return strategy.ExitAbnormal
+}
+
+// onExit handles the end of a child's incarnation (Final false: the child
+// is suspended, waiting for a decision) or of the child itself when someone
+// else stopped it for good.
+func (s *supervisor) onExit(c *actor.Context, m actor.ChildExit) {
+	ch := s.findRef(m.Child)
+	if ch == nil || ch.state != Running {
+		return // an actor the supervisor already stopped or replaced
+	}
+	if m.Final {
+		ch.ref = nil // gone for good: a restart spawns a new actor
+	} else if m.Incarnation != m.Child.Incarnation() || !m.Child.Suspended() {
+		return // stale
+	}
+	restart := ch.r.restart.String()
+	s.env.emit(Event{Kind: ChildExited, Supervisor: s.path, Child: ch.id, Ref: m.Child,
+		Reason: m.Reason, Stack: stackOf(m.Reason)}, restart)
+	if !ch.r.restart.ShouldRestart(classify(m.Reason)) {
+		s.forget(ch)
+		if ch.r.restart == strategy.Temporary || s.dyn != nil {
+			s.remove(ch) // a dynamic supervisor keeps no stopped children
+		}
+		defer s.admit()
+		if ch.r.isSignif && s.spec.AutoShutdown.Triggered(true, s.significantActive()) {
+			s.giveUp(c, ErrAutoShutdown, ch.id, m.Reason)
+		}
+		return
+	}
+	now := s.env.clock.Now()
+	if !s.window.Allow(now) {
+		s.giveUp(c, ErrIntensityExceeded, ch.id, m.Reason)
+		return
+	}
+	kinds := make([]strategy.Restart, len(s.children))
+	for i, x := range s.children {
+		kinds[i] = x.r.restart
+	}
+	plan, err := s.spec.Strategy.Plan(kinds, s.index(ch))
+	if err != nil { // cannot happen for a validated spec
+		plan = strategy.Plan{Start: []int{s.index(ch)}}
+	}
+	affected := make([]*child, len(s.children))
+	copy(affected, s.children)
+	for _, i := range plan.Stop {
+		s.shutdown(affected[i], nil)
+		affected[i].state = Restarting
+	}
+	for _, i := range plan.Remove {
+		s.remove(affected[i])
+	}
+	g := &group{}
+	for _, i := range plan.Start {
+		affected[i].state = Restarting
+		g.children = append(g.children, affected[i])
+	}
+	delay, attempt := ch.bo.Next(ch.r.backoff, now, s.env.rnd)
+	g.attempt = attempt
+	s.schedule(c, g, ch, delay, false)
+}
+
+// schedule restarts g after delay: at once, within this Receive, for the
+// first attempt without backoff (the fast path of a crash); otherwise
+// through a restartDue message, so that API calls and other exits are
+// handled between attempts (OTP's try_again_restart).
+func (s *supervisor) schedule(c *actor.Context, g *group, ch *child, delay time.Duration, retry bool) {
+	ev := Event{Kind: ChildRestarting, Supervisor: s.path, Child: ch.id, Ref: ch.ref,
+		Delay: delay, Attempt: g.attempt, Restarts: s.window.Restarts(s.env.clock.Now())}
+	if delay <= 0 && !retry {
+		s.env.emit(ev, ch.r.restart.String())
+		s.runRestart(c, g)
+		return
+	}
+	s.token++
+	token, self := s.token, s.self
+	s.pending[token] = g
+	// The timer is set before the event goes out, so that a test that sees
+	// the event can move a fake clock past it.
+	g.timer = s.env.clock.AfterFunc(delay, func() { _ = self.Send(restartDue{token: token}) })
+	s.env.emit(ev, ch.r.restart.String())
+}
+
+// runRestart starts g's children in order. A child that fails to start
+// counts as one more restart against the intensity and is retried, with the
+// children after it, after its backoff.
+func (s *supervisor) runRestart(c *actor.Context, g *group) {
+	for i, ch := range g.children {
+		if ch.state != Restarting || s.index(ch) < 0 {
+			continue // terminated or deleted meanwhile
+		}
+		err := s.start(ch, g.attempt)
+		if err == nil {
+			continue
+		}
+		now := s.env.clock.Now()
+		if !s.window.Allow(now) {
+			s.giveUp(c, ErrIntensityExceeded, ch.id, err)
+			return
+		}
+		delay, attempt := ch.bo.Next(ch.r.backoff, now, s.env.rnd)
+		rest := &group{children: append([]*child(nil), g.children[i:]...), attempt: attempt}
+		s.schedule(c, rest, ch, delay, true)
+		return
+	}
+}
+
+// significantActive counts the significant children still running or about
+// to restart.
+func (s *supervisor) significantActive() int {
+	n := 0
+	for _, ch := range s.children {
+		if ch.r.isSignif && (ch.state == Running || ch.state == Restarting) {
+			n++
+		}
+	}
+	return n
+}
+
+// giveUp stops every child in reverse order and ends the supervisor's
+// incarnation with a shutdown, which its parent handles as any child exit:
+// that is how failure escalates up the tree.
+func (s *supervisor) giveUp(c *actor.Context, cause error, childID string, last error) {
+	if cause == ErrIntensityExceeded {
+		s.env.emit(Event{Kind: IntensityExceeded, Supervisor: s.path, Child: childID, Ref: s.self,
+			Reason: last, Restarts: s.window.Restarts(s.env.clock.Now())}, "")
+	}
+	bound, cancel := s.stopBound()
+	s.stopAll(bound)
+	cancel()
+	s.ending = true
+	c.Stop(&ExitReason{Supervisor: s.path, Child: childID, Cause: cause, Last: last})
+}

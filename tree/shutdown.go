@@ -1,0 +1,141 @@
+package tree
+
+import (
+	"context"
+	"time"
+
+	"github.com/arbor-go/arbor/actor"
+)
+
+// StopReport is what a Stop had to do beyond asking politely.
+type StopReport struct {
+	// Killed names (by path) the children killed because they did not stop
+	// within their shutdown timeout.
+	Killed []string
+	// Abandoned names every child whose goroutine Arbor stopped waiting for
+	// (the killed and the stuck): Go cannot end a goroutine, so their code
+	// may still be running, cut off from the tree.
+	Abandoned []string
+	// Stuck names the children still running when the whole stop's time
+	// (the Stop context, or the sum of shutdown timeouts plus ShutdownGrace)
+	// ran out; they were killed then.
+	Stuck []string
+	// Err is the context's error if the stop did not finish in time, or nil.
+	Err error
+}
+
+// shutdown stops one child, as OTP's shutdown: brutal kill at once, or ask it
+// to stop and wait for its timeout (or without limit), then kill. bound, if
+// not nil, caps the wait for the whole stop; a child that outlives it is
+// stuck.
+func (s *supervisor) shutdown(ch *child, bound context.Context) {
+	ref := ch.ref
+	ch.ref = nil
+	if ref == nil || !ref.Alive() {
+		return
+	}
+	if bound == nil {
+		bound = context.Background()
+	}
+	name := s.path + "/" + ch.id
+	ev := Event{Kind: ChildTerminated, Supervisor: s.path, Child: ch.id, Ref: ref, Reason: actor.ErrShutdown}
+	switch {
+	case ref.Suspended():
+		_ = ref.Stop(context.Background()) // ends at once
+	case ch.r.mode == shutdownBrutal:
+		ref.Kill()
+		ev.Reason = actor.ErrKilled
+	default:
+		ctx, cancel := bound, context.CancelFunc(func() {})
+		if ch.r.mode == shutdownTimeout {
+			ctx, cancel = context.WithTimeout(bound, ch.r.timeout)
+		}
+		start := time.Now()
+		err := ref.Stop(ctx)
+		cancel()
+		if err != nil {
+			ref.Kill()
+			ev.Reason = actor.ErrKilled
+			// Stuck if the whole stop ran out first, killed if the child's
+			// own timeout did.
+			if bound.Err() != nil && (ch.r.mode != shutdownTimeout || time.Since(start) < ch.r.timeout) {
+				ev.Kind = Stuck
+				s.env.noteStuck(name)
+			} else {
+				ev.Kind = ChildKilled
+				s.env.noteKilled(name)
+			}
+		}
+	}
+	s.env.emit(ev, ch.r.restart.String())
+}
+
+// stopAll stops every child in reverse start order and cancels pending
+// restarts. Temporary children are dropped, as OTP does on a shutdown.
+func (s *supervisor) stopAll(bound context.Context) {
+	for token, g := range s.pending {
+		if g.timer != nil {
+			g.timer.Stop()
+		}
+		delete(s.pending, token)
+	}
+	if s.dyn != nil {
+		s.stopParallel(bound)
+		s.children = s.children[:0]
+		return
+	}
+	for i := len(s.children) - 1; i >= 0; i-- {
+		ch := s.children[i]
+		s.shutdown(ch, bound)
+		if ch.state == Running || ch.state == Restarting {
+			ch.state = Restarting
+		}
+	}
+}
+
+// stopBound returns the bound of a whole stop of this supervisor: the sum of
+// its children's shutdown budgets plus ShutdownGrace, and, at the root, the
+// context of the Stop call.
+func (s *supervisor) stopBound() (context.Context, context.CancelFunc) {
+	ctx := context.Background()
+	if s.root != nil {
+		if c := s.root.stopContext(); c != nil {
+			ctx = c
+		}
+	}
+	d, ok := budget(s.spec)
+	if s.dyn != nil {
+		d, ok = s.dynBudget()
+	}
+	if ok {
+		return context.WithTimeout(ctx, d)
+	}
+	return context.WithCancel(ctx)
+}
+
+// budget is the longest a stop of a supervisor with spec takes when its
+// children honour their shutdown timeouts: the sum of their timeouts (a
+// child supervisor's own budget) plus ShutdownGrace. A child without a limit
+// (ShutdownInfinity, or a supervisor below it) counts for nothing when the
+// spec has a grace, which then covers it; without a grace it makes the
+// budget unbounded (ok false), as OTP's infinity.
+func budget(spec *Spec) (d time.Duration, ok bool) {
+	total, bounded := spec.ShutdownGrace, true
+	for _, cs := range spec.Children {
+		r := resolve(spec, cs)
+		switch {
+		case r.mode == shutdownTimeout:
+			total += r.timeout
+		case r.mode == shutdownBrutal:
+		case cs.kind == kindSupervisor && cs.sup != nil:
+			d, ok := budget(cs.sup)
+			total += d
+			bounded = bounded && ok
+		case cs.kind == kindDynamic && cs.dyn != nil:
+			total += cs.dyn.budget()
+		default:
+			bounded = false
+		}
+	}
+	return total, bounded || spec.ShutdownGrace > 0
+}

@@ -1,0 +1,229 @@
+package tree
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/arbor-go/arbor/actor"
+)
+
+// Sup is a running root supervisor: the handle Start returns. Its methods
+// are safe for concurrent use; each is a call handled by the supervisor
+// actor in turn, so none can deadlock against a restart.
+type Sup struct {
+	*handle
+}
+
+// handle is what the root handles of both kinds of supervisor share.
+type handle struct {
+	ref  *actor.Ref
+	env  *env
+	path string
+	hook *rootHooks
+	once sync.Once
+	rep  StopReport
+}
+
+// rootHooks carry the context of a Stop call to the root's Terminate.
+type rootHooks struct {
+	mu  sync.Mutex
+	ctx context.Context
+}
+
+func (h *rootHooks) stopContext() context.Context {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ctx
+}
+
+// Start starts a supervisor and its children, in order, and returns once
+// they all run. If a child fails to start, those started are stopped again
+// in reverse order and Start returns a *StartError naming it; an invalid
+// spec gives *SpecError values. The tree lives until Stop, until it gives
+// up, or until ctx ends (then it stops as by Stop).
+func Start(ctx context.Context, spec Spec, opts ...Option) (*Sup, error) {
+	if err := Validate(spec); err != nil {
+		return nil, err
+	}
+	e := newEnv(spec.EventBuffer, opts)
+	h, err := startRoot(ctx, e, newSupervisor(e, &spec, nameOr(spec.Name, "root")))
+	if err != nil {
+		return nil, err
+	}
+	return &Sup{handle: h}, nil
+}
+
+// startRoot spawns s as the root of a tree.
+func startRoot(ctx context.Context, e *env, s *supervisor) (*handle, error) {
+	s.root = &rootHooks{}
+	ref, err := actor.Spawn(ctx, s, actor.WithName(s.path), actor.WithTrapExits(), actor.WithLogger(e.log),
+		actor.WithDeadLetters(e.deadLetters(s.path, "")))
+	if err != nil {
+		e.bus.close()
+		return nil, err
+	}
+	ref.AfterStop(func(*actor.Ref, error) { e.bus.close() })
+	return &handle{ref: ref, env: e, path: s.path, hook: s.root}, nil
+}
+
+// Run starts the tree and blocks until ctx ends, then stops the tree and
+// returns nil; or until the tree gives up, and returns why. It is the
+// supervisor's main loop for a program's main.
+func Run(ctx context.Context, spec Spec, opts ...Option) error {
+	s, err := Start(context.WithoutCancel(ctx), spec, opts...)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return s.Stop(context.Background()).Err
+	case <-s.Done():
+		return s.Err()
+	}
+}
+
+// Ref returns the supervisor's actor.
+func (s *Sup) Ref() *actor.Ref { return s.ref }
+
+// Done is closed when the supervisor has stopped.
+func (s *Sup) Done() <-chan struct{} { return s.ref.Done() }
+
+// Err returns why the supervisor stopped, once Done is closed: a shutdown
+// (actor.ErrShutdown) after Stop, or an *ExitReason when it gave up.
+func (s *Sup) Err() error { return s.ref.Err() }
+
+// Stop stops the tree: children in reverse start order, each within its
+// shutdown timeout, then killed. The whole stop is bounded by ctx and by the
+// sum of the shutdown timeouts plus ShutdownGrace; the report names every
+// child that had to be killed or was still running at the end. Stopping a
+// stopped tree returns its first report again.
+func (s *Sup) Stop(ctx context.Context) StopReport { return s.handle.stop(ctx) }
+
+func (s *handle) stop(ctx context.Context) StopReport {
+	s.once.Do(func() { s.rep = s.stopOnce(ctx) })
+	return s.rep
+}
+
+func (s *handle) stopOnce(ctx context.Context) StopReport {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	s.hook.mu.Lock()
+	s.hook.ctx = ctx
+	s.hook.mu.Unlock()
+	s.env.mu.Lock()
+	s.env.stopping = true
+	s.env.mu.Unlock()
+
+	var rep StopReport
+	err := s.ref.Stop(ctx)
+	if err != nil {
+		// The root's Terminate kills what is left as soon as it sees ctx
+		// end; give it a moment to say so before giving up on it.
+		t := time.NewTimer(time.Second)
+		select {
+		case <-s.ref.Done():
+		case <-t.C:
+			s.ref.Kill()
+		}
+		t.Stop()
+		rep.Err = err
+	}
+	s.env.mu.Lock()
+	rep.Killed = append(rep.Killed, s.env.killed...)
+	rep.Stuck = append(rep.Stuck, s.env.stuck...)
+	s.env.mu.Unlock()
+	rep.Abandoned = append(append([]string(nil), rep.Killed...), rep.Stuck...)
+	if len(rep.Stuck) > 0 && rep.Err == nil {
+		rep.Err = context.DeadlineExceeded
+	}
+	return rep
+}
+
+// StartChild adds a child to the supervisor and starts it. It fails with
+// ErrAlreadyStarted or ErrAlreadyPresent for an id in use, a *SpecError for
+// an invalid spec, a *StartError if the start fails. A factory that returns
+// Ignore, or a child queued under MaxRunning, gives a nil Ref and no error.
+func (s *Sup) StartChild(ctx context.Context, spec ChildSpec) (*actor.Ref, error) {
+	return SupervisorAt(s.ref).StartChild(ctx, spec)
+}
+
+// TerminateChild stops a child and keeps its spec (a temporary one is
+// dropped). Terminating a stopped child succeeds; an unknown id is
+// ErrNotFound. It never triggers a restart or an auto shutdown.
+func (s *Sup) TerminateChild(ctx context.Context, id string) error {
+	return SupervisorAt(s.ref).TerminateChild(ctx, id)
+}
+
+// RestartChild starts a stopped child again: ErrRunning, ErrRestarting,
+// ErrWaiting or ErrNotFound otherwise.
+func (s *Sup) RestartChild(ctx context.Context, id string) (*actor.Ref, error) {
+	return SupervisorAt(s.ref).RestartChild(ctx, id)
+}
+
+// DeleteChild drops a stopped child's spec: ErrRunning, ErrRestarting,
+// ErrWaiting or ErrNotFound otherwise.
+func (s *Sup) DeleteChild(ctx context.Context, id string) error {
+	return SupervisorAt(s.ref).DeleteChild(ctx, id)
+}
+
+// WhichChildren lists the children, newest first, as OTP's which_children.
+func (s *Sup) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
+	return SupervisorAt(s.ref).WhichChildren(ctx)
+}
+
+// CountChildren returns the supervisor's figures, as OTP's count_children.
+func (s *Sup) CountChildren(ctx context.Context) (Counts, error) {
+	return SupervisorAt(s.ref).CountChildren(ctx)
+}
+
+// SupervisorRef is the API of a static supervisor that runs inside a tree
+// (see Supervisor), reached through its Ref as WhichChildren lists it. Its
+// life belongs to its parent: stop it with the parent's TerminateChild.
+type SupervisorRef struct{ ref *actor.Ref }
+
+// SupervisorAt returns the API of the static supervisor whose actor is ref.
+// ref must be a supervisor's: a worker would receive the commands as
+// messages.
+func SupervisorAt(ref *actor.Ref) SupervisorRef { return SupervisorRef{ref: ref} }
+
+// StartChild is Sup.StartChild.
+func (s SupervisorRef) StartChild(ctx context.Context, spec ChildSpec) (*actor.Ref, error) {
+	return call[*actor.Ref](ctx, s.ref, startChildCmd{spec})
+}
+
+// TerminateChild is Sup.TerminateChild.
+func (s SupervisorRef) TerminateChild(ctx context.Context, id string) error {
+	_, err := call[any](ctx, s.ref, terminateCmd{id})
+	return err
+}
+
+// RestartChild is Sup.RestartChild.
+func (s SupervisorRef) RestartChild(ctx context.Context, id string) (*actor.Ref, error) {
+	return call[*actor.Ref](ctx, s.ref, restartCmd{id})
+}
+
+// DeleteChild is Sup.DeleteChild.
+func (s SupervisorRef) DeleteChild(ctx context.Context, id string) error {
+	_, err := call[any](ctx, s.ref, deleteCmd{id})
+	return err
+}
+
+// WhichChildren is Sup.WhichChildren.
+func (s SupervisorRef) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
+	return call[[]ChildInfo](ctx, s.ref, whichCmd{})
+}
+
+// CountChildren is Sup.CountChildren.
+func (s SupervisorRef) CountChildren(ctx context.Context) (Counts, error) {
+	return call[Counts](ctx, s.ref, countCmd{})
+}
+
+// Subscribe returns a subscription to the events of the whole tree, with a
+// buffer of that many events (0: Spec.EventBuffer). A subscriber that falls
+// behind loses events and receives a Lagged event counting them; it never
+// slows the tree. The channel closes when the tree stops.
+func (s *Sup) Subscribe(buffer int) *Subscription {
+	return s.env.bus.subscribe(s.path, buffer)
+}

@@ -1,0 +1,266 @@
+package tree
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/arbor-go/arbor/actor"
+	"github.com/arbor-go/arbor/internal/clock"
+	"github.com/arbor-go/arbor/strategy"
+)
+
+// ChildState is where a child stands, as WhichChildren shows it.
+type ChildState int
+
+const (
+	// Running: the child's actor runs.
+	Running ChildState = iota
+	// Restarting: the child exited and waits for its restart (a backoff, or
+	// a retry after a failed start).
+	Restarting
+	// Waiting: the child waits for a slot under MaxRunning.
+	Waiting
+	// Stopped: the spec is kept but no actor runs (terminated, ignored, or a
+	// transient child that finished).
+	Stopped
+)
+
+// String returns the state's name.
+func (s ChildState) String() string {
+	switch s {
+	case Running:
+		return "running"
+	case Restarting:
+		return "restarting"
+	case Waiting:
+		return "waiting"
+	case Stopped:
+		return "stopped"
+	}
+	return fmt.Sprintf("ChildState(%d)", int(s))
+}
+
+// child is the supervisor's record of one child, touched only from the
+// supervisor's Receive.
+type child struct {
+	id    string
+	r     resolved
+	ref   *actor.Ref // nil when no actor exists
+	state ChildState
+	bo    strategy.BackoffState
+}
+
+// restartDue is the message a backoff timer sends the supervisor.
+type restartDue struct{ token uint64 }
+
+// group is a set of children to restart together, in start order.
+type group struct {
+	children []*child
+	attempt  int
+	timer    clock.Stopper
+}
+
+// supervisor is the behaviour of a static supervisor actor. All its state is
+// touched only from Init, Receive and Terminate, one at a time.
+type supervisor struct {
+	env  *env
+	spec *Spec
+	path string
+	root *rootHooks // nil below the root
+
+	self     *actor.Ref
+	children []*child
+	window   *strategy.Window
+	ctx      context.Context // children's spawn context
+	cancel   context.CancelFunc
+	token    uint64
+	pending  map[uint64]*group
+	ending   bool // the incarnation is ending: handle nothing more
+	unwatch  func() bool
+	dyn      *DynamicSpec // set for a dynamic supervisor
+	nextID   uint64
+}
+
+func newSupervisor(e *env, spec *Spec, path string) *supervisor {
+	return &supervisor{env: e, spec: spec, path: path}
+}
+
+// Init starts the children in order. A child that fails to start stops those
+// started before it, in reverse order, and fails the supervisor's start.
+func (s *supervisor) Init(c *actor.Context) error {
+	s.self = c.Self()
+	s.window = strategy.NewWindow(s.spec.Intensity)
+	s.pending = make(map[uint64]*group)
+	s.children = s.children[:0]
+	s.ending = false
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	// If this supervisor is killed, no Terminate runs: its children must
+	// still end, so their spawn context goes with it.
+	cancel := s.cancel
+	s.unwatch = s.self.AfterStop(func(*actor.Ref, error) { cancel() })
+	for _, cs := range s.spec.Children {
+		ch := &child{id: cs.ID, r: resolve(s.spec, cs), state: Stopped}
+		s.children = append(s.children, ch)
+		if err := s.startOrQueue(ch); err != nil {
+			s.stopAll(context.Background())
+			s.cancel()
+			s.unwatch()
+			return &StartError{Supervisor: s.path, Child: cs.ID, Err: err}
+		}
+	}
+	s.env.emit(Event{Kind: SupervisorStarted, Supervisor: s.path, Ref: s.self}, "")
+	return nil
+}
+
+// Terminate stops the children left, in reverse start order.
+func (s *supervisor) Terminate(c *actor.Context, reason error) {
+	bound, cancel := s.stopBound()
+	defer cancel()
+	s.stopAll(bound)
+	s.cancel()
+	s.unwatch()
+	s.env.emit(Event{Kind: SupervisorStopped, Supervisor: s.path, Ref: s.self, Reason: reason}, "")
+}
+
+// Receive handles child exits, restart timers and API calls.
+func (s *supervisor) Receive(c *actor.Context, msg any) error {
+	if s.ending {
+		return nil
+	}
+	switch m := msg.(type) {
+	case actor.ChildExit:
+		s.onExit(c, m)
+	case restartDue:
+		if g, ok := s.pending[m.token]; ok {
+			delete(s.pending, m.token)
+			s.runRestart(c, g)
+		}
+	case command:
+		_ = m.handle(s, c) // a caller that gave up is no failure of ours
+	}
+	return nil
+}
+
+// makeActor builds a fresh behaviour for ch. A panicking factory is a failed
+// start, not a crash of the supervisor.
+func (s *supervisor) makeActor(ch *child) (a actor.Actor, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			a, err = nil, &actor.PanicError{Value: v}
+		}
+	}()
+	spec := ch.r.spec
+	switch spec.kind {
+	case kindWorker:
+		a = spec.factory()
+	case kindTask:
+		a = actor.Task(attemptTask(spec.task, ch.r.attempt))
+	case kindSupervisor:
+		a = newSupervisor(s.env, spec.sup, s.path+"/"+ch.id)
+	case kindDynamic:
+		a = newDynamicActor(s.env, spec.dyn, s.path+"/"+ch.id)
+	}
+	if a == nil {
+		return nil, ErrNilChild
+	}
+	return a, nil
+}
+
+func (s *supervisor) spawnOpts(ch *child) []actor.Option {
+	opts := append([]actor.Option(nil), ch.r.spec.actorOpts...)
+	opts = append(opts,
+		actor.WithParent(s.self),
+		actor.WithName(s.path+"/"+ch.id),
+		actor.WithLogger(s.env.log),
+		actor.WithDeadLetters(s.env.deadLetters(s.path, ch.id)))
+	if ch.r.typ == SupervisorChild {
+		opts = append(opts, actor.WithTrapExits())
+	}
+	return opts
+}
+
+// start starts (attempt 0) or restarts ch: it resumes a suspended actor in
+// place, so that its Ref and queued messages survive, or spawns a new one.
+func (s *supervisor) start(ch *child, attempt int) error {
+	a, err := s.makeActor(ch)
+	if err == nil && a == Ignore {
+		s.forget(ch)
+		if ch.r.restart == strategy.Temporary || s.dyn != nil {
+			s.remove(ch)
+		}
+		return nil
+	}
+	if err == nil {
+		if ch.ref != nil && ch.ref.Suspended() {
+			err = ch.ref.Restart(a)
+			if errors.Is(err, actor.ErrStopped) {
+				ch.ref = nil
+			}
+		}
+		if ch.ref == nil || !ch.ref.Alive() {
+			ch.ref, err = actor.Spawn(s.ctx, a, s.spawnOpts(ch)...)
+		}
+	}
+	if err != nil {
+		s.env.emit(Event{Kind: StartFailed, Supervisor: s.path, Child: ch.id, Reason: err,
+			Stack: stackOf(err), Attempt: attempt}, ch.r.restart.String())
+		return err
+	}
+	ch.state = Running
+	ch.bo.Started(s.env.clock.Now())
+	kind := ChildStarted
+	if attempt > 0 {
+		kind = ChildRestarted
+	}
+	s.env.emit(Event{Kind: kind, Supervisor: s.path, Child: ch.id, Ref: ch.ref, Attempt: attempt}, ch.r.restart.String())
+	return nil
+}
+
+// forget ends ch's actor, if any, for good and marks it stopped. Only for
+// an actor that is suspended or already gone: running ones go through
+// shutdown.
+func (s *supervisor) forget(ch *child) {
+	if ch.ref != nil {
+		_ = ch.ref.Stop(context.Background()) // a suspended actor ends at once
+		ch.ref = nil
+	}
+	ch.state = Stopped
+}
+
+// remove drops ch's spec.
+func (s *supervisor) remove(ch *child) {
+	for i, x := range s.children {
+		if x == ch {
+			s.children = append(s.children[:i], s.children[i+1:]...)
+			return
+		}
+	}
+}
+
+func (s *supervisor) find(id string) *child {
+	for _, ch := range s.children {
+		if ch.id == id {
+			return ch
+		}
+	}
+	return nil
+}
+
+func (s *supervisor) findRef(ref *actor.Ref) *child {
+	for _, ch := range s.children {
+		if ch.ref == ref {
+			return ch
+		}
+	}
+	return nil
+}
+
+func (s *supervisor) index(ch *child) int {
+	for i, x := range s.children {
+		if x == ch {
+			return i
+		}
+	}
+	return -1
+}
