@@ -67,12 +67,14 @@ type Exit struct {
 // ChildExit is the message a supervising parent receives on its system lane
 // when an actor spawned WithParent ends an incarnation. If Final is false the
 // child is suspended: its Ref and mailbox wait for the parent to Restart it
-// or Stop it. If Final is true the child has stopped for good.
+// or Stop it. If Final is true the child has stopped for good. Requested says
+// the incarnation ended because the parent called Suspend, not by itself.
 type ChildExit struct {
 	Child       *Ref
 	Reason      error
 	Incarnation uint64
 	Final       bool
+	Requested   bool
 }
 
 // DeadLetter is a message that can never be delivered: sent to an actor that

@@ -222,7 +222,10 @@ func (r *Ref) endIncarnation(reason error, final bool) {
 	r.cancelIncarnation(reason)
 	if supervised {
 		inc := r.inc.Load()
+		p := r.pending.Load()
+		requested := p != nil && p.suspend && p.inc == inc
 		r.state.Store(stateSuspended)
+		r.wakeSuspendWaiters()
 		if p := r.pending.Load(); p != nil && p.final {
 			// Stopped while we were suspending: nobody else saw us suspended.
 			if r.state.CompareAndSwap(stateSuspended, stateRunning) {
@@ -230,7 +233,7 @@ func (r *Ref) endIncarnation(reason error, final bool) {
 			}
 			return
 		}
-		if r.parent.mb.PushSystem(ChildExit{Child: r, Reason: reason, Incarnation: inc}) == nil {
+		if r.parent.mb.PushSystem(ChildExit{Child: r, Reason: reason, Incarnation: inc, Requested: requested}) == nil {
 			r.parent.schedule()
 			return
 		}

@@ -64,7 +64,8 @@ type extras struct {
 	ctx      *actorCtx // the current incarnation's context
 	unregCtx func() bool
 	logger   *zerolog.Logger
-	dead     uint64 // dead letters counted
+	dead     uint64          // dead letters counted
+	paused   []chan struct{} // closed when the actor next suspends (Suspend waits on them)
 }
 
 // more returns r's extras, making them if needed. r.mu must be held.
@@ -78,10 +79,11 @@ func (r *Ref) more() *extras {
 // exitRequest asks an actor to end: its current incarnation only (a linked
 // crash), or for good (Stop, Kill).
 type exitRequest struct {
-	reason error
-	inc    uint64
-	final  bool
-	kill   bool
+	reason  error
+	inc     uint64
+	final   bool
+	kill    bool
+	suspend bool // asked by the parent through Suspend
 }
 
 // noOptions is the configuration of an actor spawned without options. It is
@@ -265,7 +267,11 @@ func (r *Ref) Kill() {
 // requestExit asks the actor to end with reason: for good if final, else only
 // its current incarnation. The owner of the mailbox carries it out.
 func (r *Ref) requestExit(reason error, final, kill bool) {
-	req := &exitRequest{reason: reason, inc: r.inc.Load(), final: final, kill: kill}
+	r.request(&exitRequest{reason: reason, inc: r.inc.Load(), final: final, kill: kill})
+}
+
+func (r *Ref) request(req *exitRequest) {
+	reason, final, kill := req.reason, req.final, req.kill
 	for {
 		old := r.pending.Load()
 		if old != nil && !kill && (old.final || !final) && old.inc == req.inc {

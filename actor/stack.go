@@ -37,6 +37,19 @@ func (s Stack) String() string {
 	return b.String()
 }
 
+// NewPanicError turns a recovered panic value into a *PanicError carrying the
+// panicking goroutine's stack. Call it in the deferred function that
+// recovered, so that the stack still holds the frames that panicked:
+//
+//	defer func() {
+//		if v := recover(); v != nil {
+//			err = actor.NewPanicError(v)
+//		}
+//	}()
+func NewPanicError(v any) *PanicError {
+	return &PanicError{Value: v, Stack: captureStack()}
+}
+
 // captureStack is called from a deferred recover. It records the panicking
 // goroutine's stack and trims what no reader needs: the runtime's panic
 // machinery above the frame that panicked, and Arbor's own dispatch frames

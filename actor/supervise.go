@@ -1,5 +1,10 @@
 package actor
 
+import (
+	"context"
+	"errors"
+)
+
 // Restart resumes a suspended supervised actor (see WithParent) with a fresh
 // behaviour, as its next incarnation: same Ref, same mailbox and the messages
 // queued in it, a new Context. Init, if any, runs on the calling goroutine,
@@ -47,3 +52,62 @@ func (r *Ref) Restart(a Actor) error {
 
 // Suspended reports whether the actor waits for its supervisor to restart it.
 func (r *Ref) Suspended() bool { return r.state.Load() == stateSuspended }
+
+// ErrNotSupervised is returned by Suspend for an actor spawned without
+// WithParent: only a supervisor can resume it afterwards.
+var ErrNotSupervised = errors.New("actor: not supervised")
+
+// Suspend ends the current incarnation of a supervised actor (see WithParent)
+// without ending the actor, as a supervisor does to the siblings of a crashed
+// child before restarting them (OTP's one_for_all and rest_for_one): the
+// actor finishes the message in hand, Terminate runs with reason, the
+// incarnation's context is cancelled at once, and the actor waits, Ref and
+// mailbox intact, for Restart or Stop. Its parent receives a ChildExit with
+// Requested set. Suspend waits until the actor is suspended, or until ctx
+// ends (then it returns ctx.Err(): the caller may Kill it). Suspending a
+// suspended actor returns nil; a stopped one, ErrStopped.
+func (r *Ref) Suspend(ctx context.Context, reason error) error {
+	if ctx == nil {
+		return ErrNilContext
+	}
+	if r.parent == nil {
+		return ErrNotSupervised
+	}
+	wait := r.suspendWaiter()
+	switch r.state.Load() {
+	case stateSuspended:
+		return nil
+	case stateDead:
+		return ErrStopped
+	}
+	r.request(&exitRequest{reason: reason, inc: r.inc.Load(), suspend: true})
+	select {
+	case <-wait:
+		return nil
+	case <-r.Done():
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// suspendWaiter returns a channel closed when the actor next suspends.
+func (r *Ref) suspendWaiter() chan struct{} {
+	ch := make(chan struct{})
+	r.mu.Lock()
+	x := r.more()
+	x.paused = append(x.paused, ch)
+	r.mu.Unlock()
+	return ch
+}
+
+func (r *Ref) wakeSuspendWaiters() {
+	r.mu.Lock()
+	if r.x != nil {
+		for _, ch := range r.x.paused {
+			close(ch)
+		}
+		r.x.paused = nil
+	}
+	r.mu.Unlock()
+}
