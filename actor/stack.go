@@ -7,24 +7,45 @@ import (
 )
 
 // Stack is a goroutine's call stack, captured as program counters when an
-// actor panics. Capturing is cheap; the frames are resolved only when the
-// stack is printed, which a crash that nobody reads never pays for.
+// actor panics. Capturing is cheap; the frames are resolved, and trimmed to
+// the ones that matter, only when the stack is read with Frames or String,
+// which a crash that nobody reads never pays for.
 type Stack []uintptr
 
-// Frames resolves the captured program counters.
+// Frames resolves the stack into frames, from the one that panicked down to
+// the user's code that Arbor called: the runtime's panic machinery above it
+// and Arbor's dispatch loop below it are left out.
 func (s Stack) Frames() []runtime.Frame {
 	if len(s) == 0 {
 		return nil
 	}
 	frames := runtime.CallersFrames(s)
-	out := make([]runtime.Frame, 0, len(s))
+	all := make([]runtime.Frame, 0, len(s))
 	for {
 		f, more := frames.Next()
-		out = append(out, f)
+		all = append(all, f)
 		if !more {
-			return out
+			break
 		}
 	}
+	start, end := 0, len(all)
+	for i, f := range all {
+		switch {
+		case f.Function == "runtime.gopanic" || f.Function == "runtime.sigpanic" ||
+			strings.HasPrefix(f.Function, "runtime.panic"):
+			start = i + 1 // the user's frame comes after the panic machinery
+		case i == start && isRuntimeFrame(f.Function):
+			// A runtime function that panicked for the user (a nil map
+			// write, a failed conversion) is not where the reader looks.
+			start = i + 1
+		case i > start && isDispatchFrame(f.Function) && end == len(all):
+			end = i
+		}
+	}
+	if start >= end {
+		return all
+	}
+	return all[start:end]
 }
 
 // String formats the stack as Go prints a panic: a function per line, then its
@@ -50,41 +71,12 @@ func NewPanicError(v any) *PanicError {
 	return &PanicError{Value: v, Stack: captureStack()}
 }
 
-// captureStack is called from a deferred recover. It records the panicking
-// goroutine's stack and trims what no reader needs: the runtime's panic
-// machinery above the frame that panicked, and Arbor's own dispatch frames
-// below the user's code.
+// captureStack is called from a deferred recover: it records the program
+// counters of the panicking goroutine, and nothing more.
 func captureStack() Stack {
 	var pcs [64]uintptr
 	n := runtime.Callers(3, pcs[:])
-	frames := runtime.CallersFrames(pcs[:n])
-	start, end, i := 0, n, 0
-	for {
-		f, more := frames.Next()
-		switch {
-		case f.Function == "runtime.gopanic" || f.Function == "runtime.sigpanic" ||
-			strings.HasPrefix(f.Function, "runtime.panic"):
-			start = i + 1 // the user's frame comes after the panic machinery
-		case i == start && isRuntimeFrame(f.Function):
-			// A runtime function that panicked for the user (a nil map
-			// write, a failed conversion) is not where the reader looks.
-			start = i + 1
-		case i > start && isDispatchFrame(f.Function):
-			if end == n {
-				end = i
-			}
-		}
-		i++
-		if !more || i >= n {
-			break
-		}
-	}
-	if start >= end {
-		start, end = 0, n
-	}
-	out := make(Stack, end-start)
-	copy(out, pcs[start:end])
-	return out
+	return append(Stack(nil), pcs[:n]...)
 }
 
 const selfPkg = "github.com/arbor-go/arbor/actor."
