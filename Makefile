@@ -29,7 +29,7 @@ race:
 	$(GO) test -race -count=1 $(PKGS)
 
 demo:
-	$(GO) run ./examples/hello
+	$(GO) run ./examples/demo
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)

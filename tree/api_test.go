@@ -3,7 +3,9 @@ package tree_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/arbor-go/arbor/actor"
 	"github.com/arbor-go/arbor/strategy"
@@ -179,5 +181,54 @@ func TestStoppedSupervisor(t *testing.T) {
 		<-sup.Done()
 		<-a.Done()
 		assert.True(t, errors.Is(a.Err(), actor.ErrShutdown))
+	})
+}
+
+// panickyFactory is a worker factory that panics: its name must show in the
+// stack of the failed start.
+func panickyFactory() actor.Actor { panic("no actor today") }
+
+// panickyTemplate is a dynamic supervisor's template that panics.
+func panickyTemplate(any) tree.ChildSpec { panic("no spec today") }
+
+func TestFactoryPanicStack(t *testing.T) {
+	ctx := context.Background()
+	t.Run("a factory's panic fails the start with a stack that names the factory", func(t *testing.T) {
+		sup := start(t, tree.Spec{})
+		ev := events(t, sup)
+		_, err := sup.StartChild(ctx, tree.Worker("p", panickyFactory))
+		var perr *actor.PanicError
+		require.ErrorAs(t, err, &perr)
+		assert.Equal(t, "no actor today", perr.Value)
+		require.NotEmpty(t, perr.Stack)
+		assert.Contains(t, perr.Stack.Frames()[0].Function, "panickyFactory", "the stack starts at the panic")
+		failed := ev(tree.StartFailed, "p")
+		assert.Contains(t, failed.Stack.String(), "panickyFactory")
+	})
+	t.Run("a factory that panics on a restart reports its stack too", func(t *testing.T) {
+		var calls atomic.Int32
+		factory := func() actor.Actor {
+			if calls.Add(1) > 1 {
+				return panickyFactory()
+			}
+			return &probe{id: "a"}
+		}
+		sup := start(t, tree.Spec{Intensity: strategy.Intensity{MaxRestarts: 1, Period: time.Hour},
+			Children: []tree.ChildSpec{tree.Worker("a", factory)}})
+		ev := events(t, sup)
+		require.NoError(t, refOf(t, sup, "a").Send("crash"))
+		failed := ev(tree.StartFailed, "a")
+		assert.Equal(t, 1, failed.Attempt)
+		assert.Contains(t, failed.Stack.String(), "panickyFactory")
+		<-sup.Done()
+	})
+	t.Run("a dynamic template's panic fails the start with a stack that names it", func(t *testing.T) {
+		dyn, err := tree.StartDynamic(ctx, tree.DynamicSpec{Template: panickyTemplate}, quiet())
+		require.NoError(t, err)
+		defer dyn.Stop(ctx)
+		_, err = dyn.StartChild(ctx, 1)
+		var perr *actor.PanicError
+		require.ErrorAs(t, err, &perr)
+		assert.Contains(t, perr.Stack.String(), "panickyTemplate")
 	})
 }

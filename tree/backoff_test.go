@@ -124,3 +124,101 @@ func TestHangingRestartLoop(t *testing.T) {
 		assert.False(t, a.Alive())
 	})
 }
+
+func TestStaleRestartTimer(t *testing.T) {
+	t.Run("a backoff timer of a supervisor's previous incarnation cannot restart a child of the next one", func(t *testing.T) {
+		clk := clock.NewFake(epoch)
+		var second, crashed, gated atomic.Bool
+		blocking, unblock := make(chan struct{}), make(chan struct{})
+		gating, gate := make(chan struct{}), make(chan struct{})
+		goCrash, crashing := make(chan struct{}), make(chan *actor.Ref, 1)
+		task := tree.Task("t", func(ctx context.Context, c *actor.Context) error {
+			if second.Load() && crashed.CompareAndSwap(false, true) {
+				crashing <- c.Self()
+				<-goCrash
+				return errBoom
+			}
+			<-ctx.Done()
+			return nil
+		})
+		gated2 := tree.Worker("gate", func() actor.Actor {
+			return &probe{initErr: func() error {
+				if second.Load() && gated.CompareAndSwap(false, true) {
+					gating <- struct{}{}
+					<-gate
+				}
+				return nil
+			}}
+		})
+		inner := tree.Spec{Backoff: strategy.Constant(time.Second),
+			Intensity: strategy.Intensity{MaxRestarts: 1, Period: time.Hour},
+			Children:  []tree.ChildSpec{worker("w", nil), worker("x", nil), task, gated2}}
+		sup := start(t, tree.Spec{Children: []tree.ChildSpec{tree.Supervisor("s", inner)}}, tree.WithClock(clk))
+		ev := events(t, sup)
+		s := refOf(t, sup, "s")
+		api := tree.SupervisorAt(s)
+		ctx := context.Background()
+		ref := func(id string) *actor.Ref {
+			infos, err := api.WhichChildren(ctx)
+			require.NoError(t, err)
+			for _, i := range infos {
+				if i.ID == id {
+					return i.Ref
+				}
+			}
+			require.FailNow(t, "no child", id)
+			return nil
+		}
+		x := ref("x")
+
+		// First incarnation: w's restart waits for its backoff.
+		require.NoError(t, ref("w").Send("crash"))
+		ev(tree.ChildRestarting, "w")
+		// The supervisor is held in a StartChild while w's timer fires and x
+		// crashes, which exceeds the intensity: the timer's message is left
+		// in the mailbox of the incarnation that gives up.
+		added := make(chan error, 1)
+		go func() {
+			_, err := api.StartChild(ctx, tree.Worker("blocker", func() actor.Actor {
+				return &probe{initErr: func() error {
+					blocking <- struct{}{}
+					<-unblock
+					return nil
+				}}
+			}))
+			added <- err
+		}()
+		<-blocking
+		clk.Advance(time.Second) // w's restartDue, on the user lane
+		require.NoError(t, x.Send("crash"))
+		require.Eventually(t, func() bool { return s.MailboxLen() == 2 }, wait, time.Millisecond,
+			"x's exit waits on the system lane")
+		second.Store(true)
+		close(unblock)
+		require.NoError(t, <-added)
+		ev(tree.IntensityExceeded, "x")
+
+		// Second incarnation, restarted in place by the root: t crashes while
+		// the supervisor still starts its children, so that its restart is
+		// planned before the old timer's message is read.
+		<-gating
+		tref := <-crashing
+		n := s.MailboxLen()
+		close(goCrash)
+		require.Eventually(t, func() bool { return tref.Suspended() && s.MailboxLen() > n }, wait, time.Millisecond,
+			"t's exit waits on the system lane")
+		close(gate)
+		restarting := ev(tree.ChildRestarting, "t")
+		assert.Equal(t, "root/s", restarting.Supervisor)
+		assert.Equal(t, time.Second, restarting.Delay)
+		infos, err := api.WhichChildren(ctx)
+		require.NoError(t, err)
+		for _, i := range infos {
+			if i.ID == "t" {
+				assert.Equal(t, tree.Restarting, i.State, "t restarts only after its own backoff")
+			}
+		}
+		clk.Advance(time.Second)
+		ev(tree.ChildRestarted, "t")
+	})
+}

@@ -2,6 +2,8 @@ package tree_test
 
 import (
 	"context"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -11,9 +13,34 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// benchCrashRestart measures a crash, its restart in place and the next
-// message handled by the new incarnation (a call, so each op waits for it).
-func benchCrashRestart(b *testing.B, stalled bool) {
+// The speed figures of issue 3 ("Speed"), each beside a plain-Go floor
+// measured the same way in the same run. A latency benchmark times each
+// operation on its own and reports the median and the 99th percentile
+// ("median-ns", "p99-ns") next to the mean that ns/op gives.
+
+// reportLatency sorts the per-operation durations and reports their median
+// and 99th percentile.
+func reportLatency(b *testing.B, ds []time.Duration) {
+	b.Helper()
+	if len(ds) == 0 {
+		return
+	}
+	slices.Sort(ds)
+	b.ReportMetric(float64(ds[len(ds)/2].Nanoseconds()), "median-ns")
+	b.ReportMetric(float64(ds[(len(ds)-1)*99/100].Nanoseconds()), "p99-ns")
+}
+
+// benchCrashRestart measures one crash (a panic, whose stack the exit
+// reason carries), the restart of the child in place by its supervisor, and
+// the next message handled by the new incarnation: a call, so that each
+// operation ends when the new incarnation has answered. With stalled, an
+// event subscriber that never reads is attached: publishing must not wait
+// for it.
+func benchCrashRestart(b *testing.B, stalled bool) { benchCrash(b, "panic", stalled) }
+
+// benchCrash is benchCrashRestart with the message that crashes the child:
+// "panic", or "crash" (Receive returns an error: no panic, no stack).
+func benchCrash(b *testing.B, crash string, stalled bool) {
 	ctx := context.Background()
 	sup, err := tree.Start(ctx, tree.Spec{
 		Intensity: strategy.Intensity{MaxRestarts: 1 << 20, Period: 10 * time.Microsecond},
@@ -24,7 +51,7 @@ func benchCrashRestart(b *testing.B, stalled bool) {
 	}
 	defer sup.Stop(ctx)
 	if stalled {
-		sub := sup.Subscribe(1) // never read: publishing must not wait for it
+		sub := sup.Subscribe(1) // never read
 		defer sub.Close()
 	}
 	infos, err := sup.WhichChildren(ctx)
@@ -32,17 +59,157 @@ func benchCrashRestart(b *testing.B, stalled bool) {
 		b.Fatal(err)
 	}
 	ref := infos[0].Ref
+	ds := make([]time.Duration, b.N)
 	b.ReportAllocs()
-	for b.Loop() {
-		if err := ref.Send("crash"); err != nil {
+	b.ResetTimer()
+	for i := range ds {
+		t0 := time.Now()
+		if err := ref.Send(crash); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := actor.CallAs[uint64](ctx, ref, "inc?"); err != nil {
 			b.Fatal(err)
 		}
+		ds[i] = time.Since(t0)
 	}
+	b.StopTimer()
+	if got := ref.Incarnation(); got != uint64(b.N)+1 {
+		b.Fatalf("incarnation %d after %d crashes", got, b.N)
+	}
+	reportLatency(b, ds)
 }
 
+// BenchmarkCrashRestart: crash → restarted in place → next message handled.
 func BenchmarkCrashRestart(b *testing.B) { benchCrashRestart(b, false) }
 
+// BenchmarkCrashRestartError is BenchmarkCrashRestart with a crash by a
+// returned error rather than a panic: the difference is the cost of the
+// panic and of capturing its stack.
+func BenchmarkCrashRestartError(b *testing.B) { benchCrash(b, "crash", false) }
+
+// BenchmarkCrashRestartStalledSubscriber is BenchmarkCrashRestart with a
+// subscriber that never reads its events: it must be no slower.
 func BenchmarkCrashRestartStalledSubscriber(b *testing.B) { benchCrashRestart(b, true) }
+
+// floorReq is a message to the floor's goroutine.
+type floorReq struct {
+	msg   any
+	reply chan any
+}
+
+// floorServe handles messages until one panics; it recovers the panic and
+// reports it, as the least a supervisor of a goroutine must do.
+func floorServe(in <-chan floorReq, inc uint64) (crashed bool) {
+	defer func() {
+		if recover() != nil {
+			crashed = true
+		}
+	}()
+	for r := range in {
+		if r.msg == "panic" {
+			panic("kaboom")
+		}
+		r.reply <- inc
+	}
+	return false
+}
+
+// BenchmarkCrashRestartFloor is the floor of BenchmarkCrashRestart, measured
+// the same way: a goroutine that recovers its own panic and handles the next
+// message, a request answered on a reply channel. It keeps no stack, no
+// mailbox, no restart policy and no events.
+func BenchmarkCrashRestartFloor(b *testing.B) {
+	in := make(chan floorReq, 64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for inc := uint64(1); floorServe(in, inc); inc++ {
+		}
+	}()
+	defer func() { close(in); <-done }()
+	reply := make(chan any, 1)
+	ds := make([]time.Duration, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range ds {
+		t0 := time.Now()
+		in <- floorReq{msg: "panic"}
+		in <- floorReq{msg: "inc?", reply: reply}
+		<-reply
+		ds[i] = time.Since(t0)
+	}
+	b.StopTimer()
+	reportLatency(b, ds)
+}
+
+// benchTreeChildren is the size of the tree of BenchmarkTree10k.
+const benchTreeChildren = 10_000
+
+// BenchmarkTree10k starts a supervisor with 10,000 worker children and
+// stops it, and reports the cost of each per child ("start-ns/child",
+// "stop-ns/child"); ns/op is the whole start and stop.
+func BenchmarkTree10k(b *testing.B) {
+	ctx := context.Background()
+	children := make([]tree.ChildSpec, benchTreeChildren)
+	factory := func() actor.Actor { return &probe{} }
+	for i := range children {
+		children[i] = tree.Worker("w"+strconv.Itoa(i), factory)
+	}
+	spec := tree.Spec{Children: children}
+	var startT, stopT time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		sup, err := tree.Start(ctx, spec, tree.WithLogger(zerolog.Nop()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		rep := sup.Stop(ctx)
+		stopT += time.Since(t1)
+		startT += t1.Sub(t0)
+		if rep.Err != nil || len(rep.Abandoned) > 0 {
+			b.Fatalf("stop: %+v", rep)
+		}
+	}
+	b.StopTimer()
+	n := float64(b.N) * benchTreeChildren
+	b.ReportMetric(float64(startT.Nanoseconds())/n, "start-ns/child")
+	b.ReportMetric(float64(stopT.Nanoseconds())/n, "stop-ns/child")
+}
+
+// BenchmarkTree10kFloor is the floor of BenchmarkTree10k: 10,000 goroutines,
+// each started and then stopped through its own channel, one at a time, by
+// one supervising goroutine that waits for each to end.
+func BenchmarkTree10kFloor(b *testing.B) {
+	var startT, stopT time.Duration
+	quit := make([]chan struct{}, benchTreeChildren)
+	ended := make(chan struct{})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		for i := range quit {
+			quit[i] = make(chan struct{})
+			started := make(chan struct{})
+			go func(q <-chan struct{}) {
+				close(started)
+				<-q
+				ended <- struct{}{}
+			}(quit[i])
+			<-started
+		}
+		t1 := time.Now()
+		for i := len(quit) - 1; i >= 0; i-- {
+			close(quit[i])
+			<-ended
+		}
+		stopT += time.Since(t1)
+		startT += t1.Sub(t0)
+	}
+	b.StopTimer()
+	n := float64(b.N) * benchTreeChildren
+	b.ReportMetric(float64(startT.Nanoseconds())/n, "start-ns/child")
+	b.ReportMetric(float64(stopT.Nanoseconds())/n, "stop-ns/child")
+}

@@ -8,10 +8,18 @@
 // it: when one crashes, its Ref and mailbox survive and it is restarted in
 // place with a fresh behaviour from its factory, so that messages queued for
 // it, during a backoff too, are not lost; only the message that crashed it
-// is. Children stopped as collateral of OneForAll or RestForOne are started
-// afresh, with new Refs. API calls (StartChild, WhichChildren, ...) are
-// messages handled by the supervisor one at a time: no lock is held across a
-// child's start or stop.
+// is. The siblings that OneForAll or RestForOne stop as collateral are
+// restarted in place too: each is suspended (actor.Ref.Suspend: the message
+// in hand is finished, Terminate runs, its context is cancelled), in reverse
+// start order and within its shutdown timeout, then all are restarted in
+// start order with fresh behaviours, keeping their Refs and queued messages.
+// Only a child that had to be killed (BrutalKill, or a shutdown timeout run
+// out) starts afresh with a new Ref; a temporary collateral child ends for
+// good, as in OTP. A child stopped for good, by TerminateChild, by Stop or
+// from outside, loses its Ref: a later start spawns a new actor.
+//
+// API calls (StartChild, WhichChildren, ...) are messages handled by the
+// supervisor one at a time: no lock is held across a child's start or stop.
 //
 // Beyond OTP, a tree has backoff between restarts (package strategy), a
 // typed event stream (Subscribe) with lag reporting, zerolog reports, a

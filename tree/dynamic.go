@@ -205,11 +205,12 @@ func (m dynStartCmd) handle(s *supervisor, c *actor.Context) error {
 	return c.Reply(ch.ref)
 }
 
-// template calls the Template, turning a panic into an error.
+// template calls the Template, turning a panic into an *actor.PanicError
+// that carries the Template's stack.
 func (s *supervisor) template(arg any) (cs ChildSpec, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = &actor.PanicError{Value: v}
+			err = actor.NewPanicError(v)
 		}
 	}()
 	return s.dyn.Template(arg), nil
@@ -245,7 +246,7 @@ func (s *supervisor) stopParallel(bound context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.shutdown(ch, bound)
+			s.shutdownWith(ch, bound, nil)
 		}()
 	}
 	wg.Wait()

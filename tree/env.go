@@ -38,10 +38,11 @@ func WithRandom(rnd func() float64) Option { return func(o *options) { o.rnd = r
 // env is what every supervisor of one tree shares: the event bus, the
 // logger, the clock, and the stop report being gathered.
 type env struct {
-	bus   *bus
-	log   zerolog.Logger
-	clock clock.Clock
-	rnd   func() float64
+	bus    *bus
+	log    zerolog.Logger
+	logOpt actor.Option // actor.WithLogger(log), made once for all the tree's actors
+	clock  clock.Clock
+	rnd    func() float64
 
 	mu       sync.Mutex // guards what follows
 	stopping bool
@@ -62,6 +63,7 @@ func newEnv(buffer int, opts []Option) *env {
 	} else {
 		e.log = log.Logger
 	}
+	e.logOpt = actor.WithLogger(e.log)
 	if e.clock == nil {
 		e.clock = clock.Real()
 	}
@@ -78,8 +80,13 @@ func (e *env) emit(ev Event, restart string) {
 // deadLetters returns the dead-letter hook of one child.
 func (e *env) deadLetters(path, id string) func(actor.DeadLetter) {
 	return func(d actor.DeadLetter) {
-		if _, ok := d.Msg.(restartDue); ok {
+		switch d.Msg.(type) {
+		case restartDue:
 			return // a backoff timer that fired as its supervisor ended
+		case actor.ChildExit:
+			// A child's end reached its supervisor after the supervisor had
+			// stopped: it stopped that child itself, and nothing is lost.
+			return
 		}
 		reason := d.Reason
 		if reason == nil {
@@ -109,6 +116,12 @@ func (e *env) noteStuck(name string) {
 
 // stackOf returns the stack of a panic reason.
 func stackOf(reason error) actor.Stack {
+	switch r := reason.(type) {
+	case nil:
+		return nil
+	case *actor.PanicError:
+		return r.Stack
+	}
 	var perr *actor.PanicError
 	if errors.As(reason, &perr) {
 		return perr.Stack

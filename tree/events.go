@@ -30,7 +30,10 @@ const (
 	ChildRestarting
 	// ChildRestarted: a child runs again, as attempt Attempt.
 	ChildRestarted
-	// ChildTerminated: the supervisor stopped a child.
+	// ChildTerminated: the supervisor stopped a child, or ended the current
+	// incarnation of a sibling that OneForAll or RestForOne restarts in
+	// place (a ChildRestarted follows); Reason is ErrShutdown, or ErrKilled
+	// for a brutal kill. Not a crash: it is reported at debug level.
 	ChildTerminated
 	// ChildKilled: a child did not stop within its shutdown timeout and was
 	// killed (OTP's shutdown_error).

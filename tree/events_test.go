@@ -64,6 +64,20 @@ func TestEvents(t *testing.T) {
 		dl := ev(tree.DeadLetter, "a")
 		assert.ErrorIs(t, dl.Reason, actor.ErrStopped)
 	})
+	t.Run("stopping a tree reports no dead letters for its children's exits", func(t *testing.T) {
+		var buf logBuffer
+		sup, err := tree.Start(context.Background(), tree.Spec{Children: []tree.ChildSpec{
+			worker("a", nil), worker("b", nil),
+			tree.Supervisor("s", tree.Spec{Children: []tree.ChildSpec{worker("c", nil)}}),
+		}}, tree.WithLogger(zerolog.New(&buf)))
+		require.NoError(t, err)
+		sub := sup.Subscribe(64)
+		sup.Stop(context.Background())
+		for e := range sub.Events() {
+			assert.NotEqual(t, tree.DeadLetter, e.Kind, "%v", e)
+		}
+		assert.NotContains(t, buf.String(), "dead_letter")
+	})
 	t.Run("subscriptions close when the tree stops", func(t *testing.T) {
 		sup, err := tree.Start(context.Background(), tree.Spec{}, quiet())
 		require.NoError(t, err)

@@ -24,8 +24,15 @@ func classify(reason error) strategy.Exit {
 // else stopped it for good.
 func (s *supervisor) onExit(c *actor.Context, m actor.ChildExit) {
 	ch := s.findRef(m.Child)
-	if ch == nil || ch.state != Running {
+	if ch == nil {
 		return // an actor the supervisor already stopped or replaced
+	}
+	if m.Requested && !m.Final {
+		s.onSuspended(ch, m)
+		return
+	}
+	if ch.state != Running {
+		return // stopped or restarting already
 	}
 	if m.Final {
 		ch.ref = nil // gone for good: a restart spawns a new actor
@@ -51,6 +58,29 @@ func (s *supervisor) onExit(c *actor.Context, m actor.ChildExit) {
 		s.giveUp(c, ErrIntensityExceeded, ch.id, m.Reason)
 		return
 	}
+	var g *group
+	if s.spec.Strategy == strategy.OneForOne {
+		// The common case, kept cheap: no plan, no siblings.
+		g = &group{}
+		g.one[0] = ch
+		g.children = g.one[:]
+		ch.state = Restarting
+	} else {
+		g = s.collateral(ch)
+	}
+	delay, attempt := ch.bo.Next(ch.r.backoff, now, s.env.rnd)
+	g.attempt = attempt
+	s.schedule(c, g, ch, delay, false)
+}
+
+// collateral carries out what OneForAll and RestForOne do to the siblings of
+// ch, which exited and is to be restarted, and returns the group to restart,
+// in start order. The siblings are stopped in reverse start order: the
+// temporary ones end for good and their specs are dropped, as in OTP; the
+// others are suspended (see suspend), to be restarted in place with their
+// Refs and queued messages. A child waiting for a slot under MaxRunning
+// holds none and keeps waiting.
+func (s *supervisor) collateral(ch *child) *group {
 	kinds := make([]strategy.Restart, len(s.children))
 	for i, x := range s.children {
 		kinds[i] = x.r.restart
@@ -61,21 +91,58 @@ func (s *supervisor) onExit(c *actor.Context, m actor.ChildExit) {
 	}
 	affected := make([]*child, len(s.children))
 	copy(affected, s.children)
+	temporary := make(map[int]bool, len(plan.Remove))
+	for _, i := range plan.Remove {
+		temporary[i] = true
+	}
 	for _, i := range plan.Stop {
-		s.shutdown(affected[i], nil)
-		affected[i].state = Restarting
+		x := affected[i]
+		switch {
+		case temporary[i]:
+			s.shutdown(x, nil)
+		case x.state != Waiting:
+			s.suspend(x)
+		}
 	}
 	for _, i := range plan.Remove {
 		s.remove(affected[i])
 	}
-	g := &group{}
+	g := &group{children: make([]*child, 0, len(plan.Start))}
 	for _, i := range plan.Start {
-		affected[i].state = Restarting
-		g.children = append(g.children, affected[i])
+		x := affected[i]
+		switch {
+		case x == ch || x.state == Running || x.state == Restarting:
+		case x.state == Waiting:
+			continue
+		case s.full(): // a stopped child that OTP would start again, but no slot is free
+			s.queue(x)
+			continue
+		}
+		x.state = Restarting
+		g.children = append(g.children, x)
 	}
-	delay, attempt := ch.bo.Next(ch.r.backoff, now, s.env.rnd)
-	g.attempt = attempt
-	s.schedule(c, g, ch, delay, false)
+	return g
+}
+
+// onSuspended handles the ChildExit of an incarnation ended through Suspend.
+// It is no crash: no restart decision, no intensity, no crash report. When
+// the supervisor suspended the child itself (a collateral stop), the child
+// has been restarted since, or waits for its restart: nothing is left to do.
+// A running child that someone else suspended, bypassing its supervisor, is
+// treated as if terminated by TerminateChild: it ends for good and stays
+// stopped (a temporary one, or any child of a dynamic supervisor, is
+// dropped).
+func (s *supervisor) onSuspended(ch *child, m actor.ChildExit) {
+	if ch.state != Running || m.Incarnation != m.Child.Incarnation() || !m.Child.Suspended() {
+		return
+	}
+	s.forget(ch)
+	s.env.emit(Event{Kind: ChildTerminated, Supervisor: s.path, Child: ch.id, Ref: m.Child,
+		Reason: m.Reason}, ch.r.restart.String())
+	if ch.r.restart == strategy.Temporary || s.dyn != nil {
+		s.remove(ch)
+	}
+	s.admit()
 }
 
 // schedule restarts g after delay: at once, within this Receive, for the
@@ -90,8 +157,7 @@ func (s *supervisor) schedule(c *actor.Context, g *group, ch *child, delay time.
 		s.runRestart(c, g)
 		return
 	}
-	s.token++
-	token, self := s.token, s.self
+	token, self := restartTokens.Add(1), s.self
 	s.pending[token] = g
 	// The timer is set before the event goes out, so that a test that sees
 	// the event can move a fake clock past it.

@@ -2,6 +2,7 @@ package tree
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/arbor-go/arbor/actor"
@@ -29,6 +30,13 @@ type StopReport struct {
 // not nil, caps the wait for the whole stop; a child that outlives it is
 // stuck.
 func (s *supervisor) shutdown(ch *child, bound context.Context) {
+	s.shutdownWith(ch, bound, &s.timer)
+}
+
+// shutdownWith is shutdown with the timer to wait with: *timer, made on
+// first use and kept for the next stops, or, if timer is nil (children
+// stopped in parallel), one of its own.
+func (s *supervisor) shutdownWith(ch *child, bound context.Context, timer **time.Timer) {
 	ref := ch.ref
 	ch.ref = nil
 	if ref == nil || !ref.Alive() {
@@ -37,7 +45,6 @@ func (s *supervisor) shutdown(ch *child, bound context.Context) {
 	if bound == nil {
 		bound = context.Background()
 	}
-	name := s.path + "/" + ch.id
 	ev := Event{Kind: ChildTerminated, Supervisor: s.path, Child: ch.id, Ref: ref, Reason: actor.ErrShutdown}
 	switch {
 	case ref.Suspended():
@@ -46,18 +53,13 @@ func (s *supervisor) shutdown(ch *child, bound context.Context) {
 		ref.Kill()
 		ev.Reason = actor.ErrKilled
 	default:
-		ctx, cancel := bound, context.CancelFunc(func() {})
-		if ch.r.mode == shutdownTimeout {
-			ctx, cancel = context.WithTimeout(bound, ch.r.timeout)
-		}
 		start := time.Now()
-		err := ref.Stop(ctx)
-		cancel()
-		if err != nil {
+		if !stopWithin(ref, ch.r, bound, timer) {
 			ref.Kill()
 			ev.Reason = actor.ErrKilled
 			// Stuck if the whole stop ran out first, killed if the child's
 			// own timeout did.
+			name := s.path + "/" + ch.id
 			if bound.Err() != nil && (ch.r.mode != shutdownTimeout || time.Since(start) < ch.r.timeout) {
 				ev.Kind = Stuck
 				s.env.noteStuck(name)
@@ -66,6 +68,100 @@ func (s *supervisor) shutdown(ch *child, bound context.Context) {
 				s.env.noteKilled(name)
 			}
 		}
+	}
+	s.env.emit(ev, ch.r.restart.String())
+}
+
+// expired is a context that has ended: Stop(expired) asks an actor to stop
+// and returns without waiting.
+var expired = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// stopWithin asks ref to stop for good and waits until it has (true), or
+// until its shutdown timeout or bound runs out (false). It makes no context
+// of its own, and reuses *timer if timer is not nil: a supervisor of many
+// children stops them one after another.
+func stopWithin(ref *actor.Ref, r resolved, bound context.Context, timer **time.Timer) bool {
+	_ = ref.Stop(expired)
+	done := ref.Done()
+	select {
+	case <-done:
+		return true
+	default:
+	}
+	var timeout <-chan time.Time
+	if r.mode == shutdownTimeout {
+		var t *time.Timer
+		switch {
+		case timer == nil:
+			t = time.NewTimer(r.timeout)
+		case *timer == nil:
+			t = time.NewTimer(r.timeout)
+			*timer = t
+		default:
+			t = *timer
+			t.Reset(r.timeout)
+		}
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-done:
+		return true
+	case <-timeout:
+	case <-bound.Done():
+	}
+	select { // the end may have come with the deadline
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
+// suspend ends the current incarnation of ch, a collateral child of a
+// OneForAll or RestForOne restart, without ending ch: it runs Terminate and
+// waits, Ref and mailbox intact, for its restart in place (see
+// actor.Ref.Suspend). The wait is bounded as a shutdown: a brutal kill kills
+// at once, and a child that outlives its shutdown timeout is killed and
+// reported; a killed child starts afresh, with a new Ref. A child already
+// suspended (its own exit waits for a restart) is left as it is.
+func (s *supervisor) suspend(ch *child) {
+	ref := ch.ref
+	if ref == nil || ref.Suspended() {
+		return
+	}
+	if !ref.Alive() {
+		ch.ref = nil
+		return
+	}
+	ev := Event{Kind: ChildTerminated, Supervisor: s.path, Child: ch.id, Ref: ref, Reason: actor.ErrShutdown}
+	if ch.r.mode == shutdownBrutal {
+		ref.Kill()
+		ch.ref = nil
+		ev.Reason = actor.ErrKilled
+		s.env.emit(ev, ch.r.restart.String())
+		return
+	}
+	ctx, cancel := context.Background(), context.CancelFunc(func() {})
+	if ch.r.mode == shutdownTimeout {
+		ctx, cancel = context.WithTimeout(ctx, ch.r.timeout)
+	}
+	err := ref.Suspend(ctx, actor.ErrShutdown)
+	cancel()
+	switch {
+	case err == nil:
+	case errors.Is(err, actor.ErrStopped):
+		ch.ref = nil // it stopped for good meanwhile: its restart spawns anew
+		ev.Reason = ref.Err()
+	default: // its shutdown timeout ran out
+		ref.Kill()
+		ch.ref = nil
+		ev.Kind, ev.Reason = ChildKilled, actor.ErrKilled
+		s.env.noteKilled(s.path + "/" + ch.id)
 	}
 	s.env.emit(ev, ch.r.restart.String())
 }

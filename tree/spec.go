@@ -24,6 +24,8 @@ type Spec struct {
 	// children. Empty means "root" for a root, the child id for a nested one.
 	Name string
 	// Strategy decides which children a failure affects; default OneForOne.
+	// The siblings that OneForAll and RestForOne stop are restarted in
+	// place, keeping their Refs and queued messages (see the package doc).
 	Strategy strategy.Strategy
 	// Intensity bounds restarts; the zero value is 3 in 5 s.
 	Intensity strategy.Intensity

@@ -57,7 +57,7 @@ func Start(ctx context.Context, spec Spec, opts ...Option) (*Sup, error) {
 // startRoot spawns s as the root of a tree.
 func startRoot(ctx context.Context, e *env, s *supervisor) (*handle, error) {
 	s.root = &rootHooks{}
-	ref, err := actor.Spawn(ctx, s, actor.WithName(s.path), actor.WithTrapExits(), actor.WithLogger(e.log),
+	ref, err := actor.Spawn(ctx, s, actor.WithName(s.path), actor.WithTrapExits(), e.logOpt,
 		actor.WithDeadLetters(e.deadLetters(s.path, "")))
 	if err != nil {
 		e.bus.close()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/arbor-go/arbor/actor"
 	"github.com/arbor-go/arbor/internal/clock"
@@ -54,11 +56,18 @@ type child struct {
 // restartDue is the message a backoff timer sends the supervisor.
 type restartDue struct{ token uint64 }
 
+// restartTokens numbers the pending restarts of every supervisor. A
+// supervisor restarted in place keeps its mailbox, where a timer of its
+// previous incarnation may have left a restartDue: numbers never reused make
+// it match no restart of the new incarnation.
+var restartTokens atomic.Uint64
+
 // group is a set of children to restart together, in start order.
 type group struct {
 	children []*child
 	attempt  int
 	timer    clock.Stopper
+	one      [1]*child // backs children for a group of one, saving an allocation
 }
 
 // supervisor is the behaviour of a static supervisor actor. All its state is
@@ -69,17 +78,18 @@ type supervisor struct {
 	path string
 	root *rootHooks // nil below the root
 
-	self     *actor.Ref
-	children []*child
-	window   *strategy.Window
-	ctx      context.Context // children's spawn context
-	cancel   context.CancelFunc
-	token    uint64
-	pending  map[uint64]*group
-	ending   bool // the incarnation is ending: handle nothing more
-	unwatch  func() bool
-	dyn      *DynamicSpec // set for a dynamic supervisor
-	nextID   uint64
+	self      *actor.Ref
+	children  []*child
+	window    *strategy.Window
+	ctx       context.Context // children's spawn context
+	cancel    context.CancelFunc
+	pending   map[uint64]*group
+	ending    bool // the incarnation is ending: handle nothing more
+	unwatch   func() bool
+	dyn       *DynamicSpec // set for a dynamic supervisor
+	parentOpt actor.Option // actor.WithParent(self), made once for all children
+	timer     *time.Timer  // waits for children to stop, one at a time (see shutdown)
+	nextID    uint64
 }
 
 func newSupervisor(e *env, spec *Spec, path string) *supervisor {
@@ -90,6 +100,7 @@ func newSupervisor(e *env, spec *Spec, path string) *supervisor {
 // started before it, in reverse order, and fails the supervisor's start.
 func (s *supervisor) Init(c *actor.Context) error {
 	s.self = c.Self()
+	s.parentOpt = actor.WithParent(s.self)
 	s.window = strategy.NewWindow(s.spec.Intensity)
 	s.pending = make(map[uint64]*group)
 	s.children = s.children[:0]
@@ -143,11 +154,12 @@ func (s *supervisor) Receive(c *actor.Context, msg any) error {
 }
 
 // makeActor builds a fresh behaviour for ch. A panicking factory is a failed
-// start, not a crash of the supervisor.
+// start, not a crash of the supervisor: its *actor.PanicError carries the
+// factory's stack.
 func (s *supervisor) makeActor(ch *child) (a actor.Actor, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			a, err = nil, &actor.PanicError{Value: v}
+			a, err = nil, actor.NewPanicError(v)
 		}
 	}()
 	spec := ch.r.spec
@@ -168,11 +180,12 @@ func (s *supervisor) makeActor(ch *child) (a actor.Actor, err error) {
 }
 
 func (s *supervisor) spawnOpts(ch *child) []actor.Option {
-	opts := append([]actor.Option(nil), ch.r.spec.actorOpts...)
+	opts := make([]actor.Option, 0, len(ch.r.spec.actorOpts)+5)
+	opts = append(opts, ch.r.spec.actorOpts...)
 	opts = append(opts,
-		actor.WithParent(s.self),
+		s.parentOpt,
 		actor.WithName(s.path+"/"+ch.id),
-		actor.WithLogger(s.env.log),
+		s.env.logOpt,
 		actor.WithDeadLetters(s.env.deadLetters(s.path, ch.id)))
 	if ch.r.typ == SupervisorChild {
 		opts = append(opts, actor.WithTrapExits())

@@ -1,0 +1,242 @@
+// Command demo is the first thing to run in Arbor: a supervision tree that
+// keeps failing workers alive for 20 seconds (Ctrl-C ends it sooner).
+//
+//	go run ./examples/demo               # or make demo; -v adds info-level reports
+//	go run ./examples/demo 2>/dev/null   # the events alone, without the reports
+//
+// The tree (world.go) has a supervisor of each kind under a one_for_one root:
+//
+//	demo        one_for_one
+//	├── store     one_for_all: db and cache restart together
+//	├── pipeline  rest_for_one: source → parser → sink, with backoff
+//	├── pool      dynamic: jobs started on demand, at most 3
+//	└── gateway   one_for_one, at most 2 restarts in 5 s
+//
+// Workers panic or fail at random, from a seed printed at the start, at a
+// pace each supervisor tolerates. The source is a loop-style task; pool jobs
+// are tasks with a per-attempt timeout. A third of the way in, the gateway's
+// session receives three poisoned requests: the gateway restarts it twice,
+// gives up at the third crash, and the root restarts the gateway. That is
+// escalation.
+//
+// Stdout shows every event of the tree as it happens, one per line, then the
+// live tree with each child's state and incarnation (a child restarted in
+// place keeps its Ref and counts incarnations), then the stop and its report.
+// The tree's zerolog reports, crash stacks included, go to stderr.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/arbor-go/arbor/actor"
+	"github.com/arbor-go/arbor/tree"
+	"github.com/rs/zerolog"
+)
+
+func main() {
+	verbose := flag.Bool("v", false, "log info-level reports (starts) too, not only warnings and errors")
+	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the random failures")
+	flag.Parse()
+
+	level := zerolog.WarnLevel
+	if *verbose {
+		level = zerolog.InfoLevel
+	}
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	fi, err := os.Stderr.Stat()
+	plain := err != nil || fi.Mode()&os.ModeCharDevice == 0 // colours only for a terminal
+	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000", NoColor: plain}).
+		Level(level).With().Timestamp().Logger()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err = run(ctx, os.Stdout, log, 20*time.Second, *seed)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the tree, prints its events, poisons the gateway after a third
+// of d, and after d (or when ctx ends) draws the tree and stops it.
+func run(ctx context.Context, out io.Writer, log zerolog.Logger, d time.Duration, seed uint64) error {
+	out = &syncWriter{w: out}
+	w := &world{chaos: newChaos(seed, 1500*time.Millisecond)}
+	start := time.Now()
+	// The tree gets a context of its own: it must outlive ctx, so that a
+	// Ctrl-C still lets us draw it and stop it in order.
+	sup, err := tree.Start(context.WithoutCancel(ctx), w.spec(), tree.WithLogger(log), tree.WithRandom(w.chaos.float))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "seed %d: the tree as started\n\n%s\n", seed, draw(sup))
+	fmt.Fprintf(out, "%8s  %-13s %-9s %-18s %s\n", "time", "supervisor", "child", "event", "reason, delay")
+	sub := sup.Subscribe(1024)
+	printed := make(chan struct{})
+	go func() {
+		defer close(printed)
+		for ev := range sub.Events() {
+			fmt.Fprintln(out, line(start, ev))
+		}
+	}()
+
+	jobs := time.NewTicker(700 * time.Millisecond)
+	defer jobs.Stop()
+	poison := time.NewTimer(d / 3)
+	defer poison.Stop()
+	end := time.NewTimer(d)
+	defer end.Stop()
+	say := func(format string, args ...any) {
+		fmt.Fprintf(out, "%8s  >> %s\n", offset(time.Since(start)), fmt.Sprintf(format, args...))
+	}
+loop:
+	for {
+		select {
+		case <-jobs.C:
+			ref, err := lookup(ctx, sup.Ref(), "pool")
+			if err == nil {
+				_, err = tree.DynamicAt(ref).StartChild(ctx, w.chaos.between(300*time.Millisecond, 2*time.Second))
+			}
+			if err != nil { // tree.ErrMaxChildren when the pool is full
+				say("no new job: %v", err)
+			}
+		case <-poison.C:
+			say("three poisoned requests to demo/gateway/session, which may restart twice in 5s")
+			ref, err := lookup(ctx, sup.Ref(), "gateway", "session")
+			for n := 1; err == nil && n <= 3; n++ {
+				err = ref.Send(request{n: n, poisoned: true})
+			}
+			if err != nil {
+				say("poisoning failed: %v", err)
+			}
+		case <-end.C:
+			break loop
+		case <-ctx.Done():
+			say("interrupted")
+			break loop
+		case <-sup.Done():
+			<-printed
+			return fmt.Errorf("the tree gave up: %w", sup.Err())
+		}
+	}
+
+	fmt.Fprintf(out, "\nthe tree after %s\n\n%s\nstopping: each supervisor stops its children in reverse start order\n",
+		offset(time.Since(start)), draw(sup))
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	began := time.Now()
+	rep := sup.Stop(stopCtx)
+	<-printed // the subscription ends with the tree
+	fmt.Fprintf(out, "\nstopped in %v\n", time.Since(began).Round(10*time.Microsecond))
+	fmt.Fprintf(out, "  killed when their shutdown timeout ran out: %d %v\n", len(rep.Killed), rep.Killed)
+	fmt.Fprintf(out, "  still running when the stop's time ran out: %d %v\n", len(rep.Stuck), rep.Stuck)
+	fmt.Fprintf(out, "  abandoned (their goroutines may still run): %d %v\n", len(rep.Abandoned), rep.Abandoned)
+	return rep.Err
+}
+
+// line formats an event: when, where, which child, what, and why.
+func line(start time.Time, ev tree.Event) string {
+	var why string
+	switch ev.Kind {
+	case tree.ChildExited, tree.SupervisorStopped:
+		why = "normal"
+		if ev.Reason != nil {
+			why = ev.Reason.Error()
+		}
+	case tree.ChildRestarting:
+		why = fmt.Sprintf("in %v (attempt %d; restarts in the window: %d)",
+			ev.Delay.Round(time.Millisecond), ev.Attempt, ev.Restarts)
+	case tree.IntensityExceeded:
+		why = fmt.Sprintf("restarts in the window: %d; giving up", ev.Restarts)
+	case tree.Lagged:
+		why = fmt.Sprintf("this printer missed %d events", ev.Dropped)
+	default:
+		if ev.Reason != nil {
+			why = ev.Reason.Error()
+		}
+	}
+	return strings.TrimRight(fmt.Sprintf("%8s  %-13s %-9s %-18s %s",
+		offset(ev.Time.Sub(start)), ev.Supervisor, ev.Child, ev.Kind, why), " ")
+}
+
+func offset(d time.Duration) string { return fmt.Sprintf("+%.3fs", d.Seconds()) }
+
+// draw returns the live tree, walked from the root with WhichChildren.
+func draw(sup *tree.Sup) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var b strings.Builder
+	fmt.Fprintf(&b, "demo (%s)\n", labels["demo"])
+	drawBelow(ctx, &b, sup.Ref(), false, "")
+	return b.String()
+}
+
+func drawBelow(ctx context.Context, b *strings.Builder, ref *actor.Ref, dynamic bool, indent string) {
+	var kids []tree.ChildInfo
+	var err error
+	if dynamic {
+		kids, err = tree.DynamicAt(ref).WhichChildren(ctx)
+	} else {
+		kids, err = tree.SupervisorAt(ref).WhichChildren(ctx)
+	}
+	if err != nil {
+		fmt.Fprintf(b, "%s└── (cannot list: %v)\n", indent, err)
+		return
+	}
+	slices.Reverse(kids) // WhichChildren lists the newest first
+	for i, k := range kids {
+		branch, below := "├── ", "│   "
+		if i == len(kids)-1 {
+			branch, below = "└── ", "    "
+		}
+		name := indent + branch + k.ID
+		if k.Type == tree.SupervisorChild {
+			name += " (" + labels[k.ID] + ")"
+		}
+		state := k.State.String()
+		if k.Ref != nil {
+			state += fmt.Sprintf(", incarnation %d", k.Ref.Incarnation())
+		}
+		fmt.Fprintf(b, "%-54s %-10s %s\n", name, k.Type, state)
+		if k.Type == tree.SupervisorChild && k.Ref != nil {
+			drawBelow(ctx, b, k.Ref, k.ID == "pool", indent+below)
+		}
+	}
+}
+
+// lookup finds a child by its path of ids below the supervisor ref.
+func lookup(ctx context.Context, ref *actor.Ref, path ...string) (*actor.Ref, error) {
+	for _, id := range path {
+		kids, err := tree.SupervisorAt(ref).WhichChildren(ctx)
+		if err != nil {
+			return nil, err
+		}
+		i := slices.IndexFunc(kids, func(k tree.ChildInfo) bool { return k.ID == id })
+		if i < 0 || kids[i].Ref == nil {
+			return nil, fmt.Errorf("%s is not running", id)
+		}
+		ref = kids[i].Ref
+	}
+	return ref, nil
+}
+
+// syncWriter lets the event printer and run share one writer.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
