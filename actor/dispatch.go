@@ -55,9 +55,21 @@ func (r *Ref) release() bool {
 		return false
 	}
 	if r.state.CompareAndSwap(stateIdle, stateRunning) {
-		go r.run()
+		r.dispatch()
 	}
 	return true
+}
+
+// dispatch starts the dispatch loop on a goroutine of its own. Only the
+// goroutine that won the state's move to running may call it. The loop's func
+// value is made once, at the first message, rather than at every wake-up (a
+// go statement with a method call allocates) or at Spawn (an actor that is
+// never sent anything need not pay for it).
+func (r *Ref) dispatch() {
+	if r.run == nil {
+		r.run = r.loop
+	}
+	go r.run()
 }
 
 // loop is the dispatch goroutine of a message-driven actor. It exists only

@@ -39,7 +39,7 @@ type Ref struct {
 
 	behavior Actor         // owned by the consumer
 	wake     chan struct{} // tasks only: pokes a Recv that waits
-	run      func()        // the dispatch loop, built once so that scheduling does not allocate
+	run      func()        // the dispatch loop: made once, at the first message, so that scheduling does not allocate
 	c        Context
 
 	name   string
@@ -147,7 +147,6 @@ func spawn(ctx context.Context, a Actor, inherited *settings, opts []Option) (*R
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
 	r.c.ref = r
-	r.run = r.loop
 	r.trap.Store(cfg.trapExits)
 	if _, ok := a.(*task); ok {
 		r.wake = make(chan struct{}, 1)
@@ -219,7 +218,7 @@ func (r *Ref) schedule() {
 	switch r.state.Load() {
 	case stateIdle:
 		if r.state.CompareAndSwap(stateIdle, stateRunning) {
-			go r.run()
+			r.dispatch()
 		}
 	case stateRunning:
 		if r.wake != nil {
@@ -289,7 +288,7 @@ func (r *Ref) request(req *exitRequest) {
 	switch r.state.Load() {
 	case stateIdle:
 		if r.state.CompareAndSwap(stateIdle, stateRunning) {
-			go r.run()
+			r.dispatch()
 		}
 	case stateSuspended:
 		if final && r.state.CompareAndSwap(stateSuspended, stateRunning) {
