@@ -1,0 +1,167 @@
+package registry_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/arbor-go/arbor/actor"
+	"github.com/arbor-go/arbor/mailbox"
+	"github.com/arbor-go/arbor/registry"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestGroups(t *testing.T) {
+	t.Run("members are listed once per join, in join order", func(t *testing.T) {
+		reg := registry.New()
+		a, b := spawnBox(t), spawnBox(t)
+		require.NoError(t, reg.Join("portals", a.ref))
+		require.NoError(t, reg.Join("portals", b.ref))
+		require.NoError(t, reg.Join("portals", a.ref))
+		assert.Equal(t, []*actor.Ref{a.ref, b.ref, a.ref}, reg.Members("portals"))
+	})
+
+	t.Run("an actor that joined twice must leave twice", func(t *testing.T) {
+		reg := registry.New()
+		a := spawnBox(t)
+		require.NoError(t, reg.Join("portals", a.ref))
+		require.NoError(t, reg.Join("portals", a.ref))
+		require.NoError(t, reg.Leave("portals", a.ref))
+		assert.Equal(t, []*actor.Ref{a.ref}, reg.Members("portals"), "one join remains")
+		assert.Equal(t, []string{"portals"}, reg.Groups())
+		require.NoError(t, reg.Leave("portals", a.ref))
+		assert.Nil(t, reg.Members("portals"))
+		assert.Empty(t, reg.Groups(), "an empty group vanishes")
+		err := reg.Leave("portals", a.ref)
+		require.ErrorIs(t, err, registry.ErrNotFound, "a third Leave has nothing to undo")
+	})
+
+	t.Run("leaving a group one is not in fails with an error naming group and actor", func(t *testing.T) {
+		reg := registry.New()
+		a, b := spawnBox(t, actor.WithName("outsider")), spawnBox(t)
+		require.NoError(t, reg.Join("portals", b.ref))
+		err := reg.Leave("portals", a.ref)
+		require.ErrorIs(t, err, registry.ErrNotFound)
+		var nf *registry.NotFoundError
+		require.True(t, errors.As(err, &nf))
+		assert.Equal(t, "portals", nf.Name)
+		assert.Same(t, a.ref, nf.Ref)
+		assert.Contains(t, err.Error(), "outsider")
+		assert.Equal(t, []*actor.Ref{b.ref}, reg.Members("portals"), "the members are untouched")
+	})
+
+	t.Run("groups are listed sorted", func(t *testing.T) {
+		reg := registry.New()
+		a := spawnBox(t)
+		for _, g := range []string{"c", "a/b", "b", "a"} {
+			require.NoError(t, reg.Join(g, a.ref))
+		}
+		assert.Equal(t, []string{"a", "a/b", "b", "c"}, reg.Groups())
+	})
+
+	t.Run("a member that stops is removed from all its groups with one Left per join", func(t *testing.T) {
+		reg := registry.New()
+		a, b := spawnBox(t), spawnBox(t)
+		w := watch(t, reg, "", 16)
+		require.NoError(t, reg.Join("portals", a.ref))
+		require.NoError(t, reg.Join("portals", a.ref))
+		require.NoError(t, reg.Join("portals", b.ref))
+		require.NoError(t, reg.Join("solo", a.ref))
+		for range 3 {
+			require.Equal(t, registry.Joined, next(t, w).Kind)
+		}
+		expect(t, w, registry.Joined, "solo", a.ref)
+		stop(t, a.ref)
+		left := map[string]int{}
+		for range 3 {
+			e := next(t, w)
+			require.Equal(t, registry.Left, e.Kind)
+			require.Same(t, a.ref, e.Ref)
+			left[e.Group]++
+		}
+		assert.Equal(t, map[string]int{"portals": 2, "solo": 1}, left)
+		assert.Equal(t, []*actor.Ref{b.ref}, reg.Members("portals"))
+		assert.Equal(t, []string{"portals"}, reg.Groups(), "the emptied group vanished")
+	})
+
+	t.Run("a member that left and rejoined is removed only once when it stops", func(t *testing.T) {
+		reg := registry.New()
+		a := spawnBox(t)
+		w := watch(t, reg, "", 16)
+		require.NoError(t, reg.Join("g", a.ref))
+		require.NoError(t, reg.Leave("g", a.ref))
+		require.NoError(t, reg.Join("g", a.ref))
+		stop(t, a.ref)
+		expect(t, w, registry.Joined, "g", a.ref)
+		expect(t, w, registry.Left, "g", a.ref)
+		expect(t, w, registry.Joined, "g", a.ref)
+		expect(t, w, registry.Left, "g", a.ref)
+		require.NoError(t, reg.Register("marker", spawnBox(t).ref))
+		assert.Equal(t, registry.Registered, next(t, w).Kind, "no second Left from the first membership")
+		assert.Empty(t, reg.Groups())
+	})
+
+	t.Run("joining is refused to a nil or stopped actor", func(t *testing.T) {
+		reg := registry.New()
+		a := spawnBox(t)
+		stop(t, a.ref)
+		assert.ErrorIs(t, reg.Join("g", nil), actor.ErrNilActor)
+		err := reg.Join("g", a.ref)
+		require.ErrorIs(t, err, actor.ErrStopped)
+		assert.Contains(t, err.Error(), `"g"`)
+		assert.Empty(t, reg.Groups())
+	})
+}
+
+func TestBroadcast(t *testing.T) {
+	t.Run("a broadcast reaches each member once however often it joined", func(t *testing.T) {
+		reg := registry.New()
+		a, b := spawnBox(t), spawnBox(t)
+		require.NoError(t, reg.Join("portals", a.ref))
+		require.NoError(t, reg.Join("portals", a.ref))
+		require.NoError(t, reg.Join("portals", b.ref))
+		n, err := reg.Broadcast("portals", "news")
+		require.NoError(t, err)
+		assert.Equal(t, 2, n)
+		assert.Equal(t, "news", recv(t, a.got))
+		assert.Equal(t, "news", recv(t, b.got))
+		require.NoError(t, a.ref.Send("marker"))
+		assert.Equal(t, "marker", recv(t, a.got), "a got the broadcast once")
+	})
+
+	t.Run("a broadcast to a group nobody is in reaches no one and is no error", func(t *testing.T) {
+		reg := registry.New()
+		n, err := reg.Broadcast("empty", "news")
+		assert.NoError(t, err)
+		assert.Zero(t, n)
+	})
+
+	t.Run("a broadcast counts the members reached and joins the errors of the others", func(t *testing.T) {
+		reg := registry.New()
+		ok := spawnBox(t)
+		release := make(chan struct{})
+		started := make(chan struct{})
+		full, err := actor.Spawn(context.Background(), actor.Func(func(c *actor.Context, msg any) error {
+			if msg == "block" {
+				close(started)
+				<-release
+			}
+			return nil
+		}), actor.WithMailbox(mailbox.Options{Capacity: 1, Policy: mailbox.Fail}), actor.WithName("full"), quiet())
+		require.NoError(t, err)
+		t.Cleanup(func() { close(release); stop(t, full) })
+		require.NoError(t, full.Send("block"))
+		<-started
+		require.NoError(t, full.Send("fills the mailbox"))
+
+		require.NoError(t, reg.Join("portals", ok.ref))
+		require.NoError(t, reg.Join("portals", full))
+		n, err := reg.Broadcast("portals", "news")
+		assert.Equal(t, 1, n)
+		require.ErrorIs(t, err, mailbox.ErrFull)
+		assert.Contains(t, err.Error(), "full")
+		assert.Contains(t, err.Error(), `"portals"`)
+		assert.Equal(t, "news", recv(t, ok.got))
+	})
+}
