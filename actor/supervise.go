@@ -85,6 +85,11 @@ func (r *Ref) Suspend(ctx context.Context, reason error) error {
 	case <-wait:
 		return nil
 	case <-r.Done():
+		select {
+		case <-wait:
+			return nil // it did suspend, and its supervisor then stopped it
+		default:
+		}
 		return ErrStopped
 	case <-ctx.Done():
 		return ctx.Err()
