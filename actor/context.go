@@ -84,7 +84,7 @@ func (c *Context) Logger() *zerolog.Logger {
 
 // Spawn starts an actor whose life is bound to this incarnation's: it stops
 // with ErrShutdown when this incarnation ends. It inherits the logger, the
-// dead-letter hook and the call timeout unless opts set them.
+// dead-letter hook, the call timeout and the directory unless opts set them.
 func (c *Context) Spawn(a Actor, opts ...Option) (*Ref, error) {
 	return spawn(c.Context(), a, c.ref.set, opts)
 }

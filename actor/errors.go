@@ -53,6 +53,9 @@ var (
 	ErrNotSuspended = errors.New("actor: not suspended")
 	// ErrInvalidOption is returned by Spawn for an option with a bad value.
 	ErrInvalidOption = errors.New("actor: invalid option")
+	// ErrNoDirectory is returned by Context.SendName and Context.CallName in
+	// an actor spawned without a directory (see WithDirectory).
+	ErrNoDirectory = errors.New("actor: no directory")
 )
 
 // ShutdownError is a shutdown with a detail, as Erlang's {shutdown, Detail}:

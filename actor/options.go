@@ -24,6 +24,8 @@ type config struct {
 	logger      *zerolog.Logger
 	onDead      func(DeadLetter)
 	callTimeout time.Duration
+	dir         Directory
+	dirSet      bool
 	err         error
 }
 
@@ -33,6 +35,7 @@ type settings struct {
 	logger      *zerolog.Logger // nil: zerolog's global logger, read when used
 	onDead      func(DeadLetter)
 	callTimeout time.Duration
+	dir         Directory // nil: none; see Context.Directory
 }
 
 var defaultSettings = &settings{callTimeout: DefaultCallTimeout}
@@ -92,8 +95,17 @@ func WithCallTimeout(d time.Duration) Option {
 	}
 }
 
+// WithDirectory sets the directory the actor finds other actors in by name,
+// through Context.Directory, SendName and CallName: usually a
+// *registry.Registry, which a supervision tree gives its children itself
+// (tree.WithRegistry). Actors spawned with Context.Spawn inherit it unless
+// their options set another; WithDirectory(nil) leaves the actor without one.
+func WithDirectory(d Directory) Option {
+	return func(c *config) { c.dir, c.dirSet = d, true }
+}
+
 func (c *config) settings(inherited *settings) *settings {
-	if c.logger == nil && c.onDead == nil && c.callTimeout == 0 {
+	if c.logger == nil && c.onDead == nil && c.callTimeout == 0 && !c.dirSet {
 		return inherited
 	}
 	s := *inherited
@@ -105,6 +117,9 @@ func (c *config) settings(inherited *settings) *settings {
 	}
 	if c.callTimeout != 0 {
 		s.callTimeout = c.callTimeout
+	}
+	if c.dirSet {
+		s.dir = c.dir
 	}
 	return &s
 }

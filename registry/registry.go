@@ -294,3 +294,6 @@ func (r *Registry) emit(e Event) {
 		}
 	}
 }
+
+// A Registry is what an actor finds others in by name (actor.WithDirectory).
+var _ actor.Directory = (*Registry)(nil)
