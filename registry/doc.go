@@ -19,6 +19,12 @@
 // observer (WithObserver), which is how a supervision tree puts them on its
 // own event stream.
 //
+// A Registry is an actor.Directory: an actor spawned with
+// actor.WithDirectory(reg) sends and calls by name from its Context
+// (SendName, CallName). A supervision tree started with tree.WithRegistry
+// gives the registry to all its actors and registers the children that have
+// a tree.Name; docs/registry.md is the guide.
+//
 //	reg := registry.New()
 //	_ = reg.Register("bridge/matrix", ref)
 //	err := reg.Send("bridge/matrix", msg)

@@ -21,6 +21,14 @@
 // API calls (StartChild, WhichChildren, ...) are messages handled by the
 // supervisor one at a time: no lock is held across a child's start or stop.
 //
+// With a registry (WithRegistry), a child spec option Name registers a child
+// under a name whenever a new Ref is made for it; since a restart in place
+// keeps the Ref, the name follows it, and a message sent by name during a
+// restart waits in the mailbox. Every actor of the tree reaches the registry
+// from its Context (actor.Context.SendName, CallName), and the registry's
+// changes to the tree's actors appear on the event stream. See
+// docs/registry.md.
+//
 // Beyond OTP, a tree has backoff between restarts (package strategy), a
 // typed event stream (Subscribe) with lag reporting, zerolog reports, a
 // per-attempt timeout for tasks and a bounded, reported shutdown (Stop).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/arbor-go/arbor/actor"
 	"github.com/arbor-go/arbor/internal/clock"
+	"github.com/arbor-go/arbor/registry"
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/log"
 )
@@ -20,6 +21,7 @@ type options struct {
 	logger *zerolog.Logger
 	clock  clock.Clock
 	rnd    func() float64
+	reg    *registry.Registry
 }
 
 // WithLogger sets the logger of the tree's reports and of its actors; it
@@ -43,6 +45,11 @@ type env struct {
 	logOpt actor.Option // actor.WithLogger(log), made once for all the tree's actors
 	clock  clock.Clock
 	rnd    func() float64
+	reg    *registry.Registry // nil without WithRegistry
+	dirOpt actor.Option       // actor.WithDirectory(reg), or nil
+
+	omu    sync.Mutex            // guards owners
+	owners map[*actor.Ref]*owner // the tree's actors, for registry events
 
 	mu       sync.Mutex // guards what follows
 	stopping bool
@@ -57,7 +64,11 @@ func newEnv(buffer int, opts []Option) *env {
 			f(&o)
 		}
 	}
-	e := &env{bus: newBus(buffer), clock: o.clock, rnd: o.rnd}
+	e := &env{bus: newBus(buffer), clock: o.clock, rnd: o.rnd, reg: o.reg}
+	if e.reg != nil {
+		e.dirOpt = actor.WithDirectory(e.reg)
+		e.owners = make(map[*actor.Ref]*owner)
+	}
 	if o.logger != nil {
 		e.log = *o.logger
 	} else {

@@ -72,6 +72,13 @@ var (
 	// ErrNilChild reports a factory that returned a nil actor. Return Ignore
 	// to mean that the child should not run.
 	ErrNilChild = errors.New("tree: factory returned a nil actor")
+	// ErrDuplicateName reports two children with the same Name in one
+	// supervisor.
+	ErrDuplicateName = errors.New("tree: duplicate child name")
+	// ErrNoRegistry reports a child with a Name in a tree started without
+	// WithRegistry: Start fails with it inside a *SpecError, a later start
+	// (StartChild, a dynamic child) with it inside a *StartError.
+	ErrNoRegistry = errors.New("tree: child name without a registry (WithRegistry)")
 )
 
 // SpecError is a spec that failed validation: which supervisor, which child

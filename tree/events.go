@@ -52,6 +52,17 @@ const (
 	// Stuck: a child was still running when a Stop's time ran out; it was
 	// killed and its goroutine abandoned.
 	Stuck
+	// NameRegistered: an actor of the tree (Supervisor, Child, Ref) now
+	// holds Name in the tree's registry (see WithRegistry).
+	NameRegistered
+	// NameUnregistered: an actor of the tree no longer holds Name: it
+	// stopped for good, or the name was unregistered.
+	NameUnregistered
+	// GroupJoined: an actor of the tree joined Group in the tree's registry
+	// (once more).
+	GroupJoined
+	// GroupLeft: an actor of the tree left Group once.
+	GroupLeft
 )
 
 var kindNames = [...]string{
@@ -61,6 +72,8 @@ var kindNames = [...]string{
 	ChildTerminated: "child_terminated", ChildKilled: "child_killed",
 	IntensityExceeded: "intensity_exceeded", DeadLetter: "dead_letter", Lagged: "lagged",
 	ChildQueued: "child_queued", ChildAdmitted: "child_admitted", Stuck: "stuck",
+	NameRegistered: "name_registered", NameUnregistered: "name_unregistered",
+	GroupJoined: "group_joined", GroupLeft: "group_left",
 }
 
 // String returns the kind's snake_case name, as in logs.
@@ -99,6 +112,10 @@ type Event struct {
 	Restarts int
 	// Dropped is how many events a Lagged subscriber missed.
 	Dropped uint64
+	// Name is the registered name, for NameRegistered and NameUnregistered.
+	Name string
+	// Group is the registry group, for GroupJoined and GroupLeft.
+	Group string
 }
 
 // String formats the event on one line for people.
@@ -107,6 +124,12 @@ func (e Event) String() string {
 	fmt.Fprintf(&b, "#%d %s %s", e.Seq, e.Kind, e.Supervisor)
 	if e.Child != "" {
 		fmt.Fprintf(&b, " child=%s", e.Child)
+	}
+	if e.Name != "" {
+		fmt.Fprintf(&b, " name=%q", e.Name)
+	}
+	if e.Group != "" {
+		fmt.Fprintf(&b, " group=%q", e.Group)
 	}
 	if e.Reason != nil {
 		fmt.Fprintf(&b, " reason=%q", e.Reason.Error())

@@ -94,7 +94,7 @@ func TestEvents(t *testing.T) {
 		assert.False(t, open)
 	})
 	t.Run("every kind has a readable name", func(t *testing.T) {
-		for k := tree.SupervisorStarted; k <= tree.Stuck; k++ {
+		for k := tree.SupervisorStarted; k <= tree.GroupLeft; k++ {
 			assert.NotContains(t, k.String(), "EventKind")
 		}
 		assert.Equal(t, "EventKind(99)", tree.EventKind(99).String())

@@ -83,7 +83,7 @@ func start(t *testing.T, spec tree.Spec, opts ...tree.Option) *tree.Sup {
 }
 
 // events subscribes to the tree and returns a function that waits for the
-// next event matching kind and child (any child if "").
+// next event matching kind (any kind if 0) and child (any child if "").
 func events(t *testing.T, sup *tree.Sup) func(kind tree.EventKind, child string) tree.Event {
 	t.Helper()
 	sub := sup.Subscribe(4096)
@@ -96,7 +96,7 @@ func events(t *testing.T, sup *tree.Sup) func(kind tree.EventKind, child string)
 			select {
 			case ev, ok := <-sub.Events():
 				require.True(t, ok, "the tree stopped before %v %s", kind, child)
-				if ev.Kind == kind && (child == "" || ev.Child == child) {
+				if (kind == 0 || ev.Kind == kind) && (child == "" || ev.Child == child) {
 					return ev
 				}
 			case <-deadline.C:

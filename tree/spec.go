@@ -119,6 +119,8 @@ type ChildSpec struct {
 	backoff     *strategy.Backoff
 	attempt     time.Duration
 	actorOpts   []actor.Option
+	name        string // registered under, if named (see Name)
+	named       bool
 }
 
 // Type returns whether the child is a worker or a supervisor.
@@ -212,7 +214,8 @@ func AttemptTimeout(d time.Duration) ChildOption {
 
 // ActorOptions passes options to the child's actor.Spawn: a bounded mailbox,
 // a call timeout. The supervisor sets the parent, name, logger and dead
-// letter hook itself.
+// letter hook itself, and the directory (WithRegistry), which these options
+// may override.
 func ActorOptions(opts ...actor.Option) ChildOption {
 	return func(s *ChildSpec) { s.actorOpts = append(s.actorOpts, opts...) }
 }

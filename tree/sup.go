@@ -47,6 +47,11 @@ func Start(ctx context.Context, spec Spec, opts ...Option) (*Sup, error) {
 		return nil, err
 	}
 	e := newEnv(spec.EventBuffer, opts)
+	if e.reg == nil {
+		if sup, id, ok := firstName(nameOr(spec.Name, "root"), &spec); ok {
+			return nil, &SpecError{Supervisor: sup, Child: id, Field: "Name", Err: ErrNoRegistry}
+		}
+	}
 	h, err := startRoot(ctx, e, newSupervisor(e, &spec, nameOr(spec.Name, "root")))
 	if err != nil {
 		return nil, err
@@ -57,13 +62,23 @@ func Start(ctx context.Context, spec Spec, opts ...Option) (*Sup, error) {
 // startRoot spawns s as the root of a tree.
 func startRoot(ctx context.Context, e *env, s *supervisor) (*handle, error) {
 	s.root = &rootHooks{}
-	ref, err := actor.Spawn(ctx, s, actor.WithName(s.path), actor.WithTrapExits(), e.logOpt,
-		actor.WithDeadLetters(e.deadLetters(s.path, "")))
+	unobserve := func() {}
+	opts := []actor.Option{actor.WithName(s.path), actor.WithTrapExits(), e.logOpt,
+		actor.WithDeadLetters(e.deadLetters(s.path, ""))}
+	if e.reg != nil {
+		unobserve = e.reg.Observe(e.observe)
+		opts = append(opts, e.dirOpt)
+	}
+	ref, err := actor.Spawn(ctx, s, opts...)
 	if err != nil {
+		unobserve()
 		e.bus.close()
 		return nil, err
 	}
-	ref.AfterStop(func(*actor.Ref, error) { e.bus.close() })
+	ref.AfterStop(func(*actor.Ref, error) {
+		unobserve()
+		e.bus.close()
+	})
 	return &handle{ref: ref, env: e, path: s.path, hook: s.root}, nil
 }
 

@@ -180,7 +180,10 @@ func (s *supervisor) makeActor(ch *child) (a actor.Actor, err error) {
 }
 
 func (s *supervisor) spawnOpts(ch *child) []actor.Option {
-	opts := make([]actor.Option, 0, len(ch.r.spec.actorOpts)+5)
+	opts := make([]actor.Option, 0, len(ch.r.spec.actorOpts)+6)
+	if s.env.dirOpt != nil {
+		opts = append(opts, s.env.dirOpt) // first, so that ActorOptions may override it
+	}
 	opts = append(opts, ch.r.spec.actorOpts...)
 	opts = append(opts,
 		s.parentOpt,
@@ -196,7 +199,11 @@ func (s *supervisor) spawnOpts(ch *child) []actor.Option {
 // start starts (attempt 0) or restarts ch: it resumes a suspended actor in
 // place, so that its Ref and queued messages survive, or spawns a new one.
 func (s *supervisor) start(ch *child, attempt int) error {
-	a, err := s.makeActor(ch)
+	var a actor.Actor
+	err := ErrNoRegistry
+	if ch.r.spec.name == "" || s.env.reg != nil {
+		a, err = s.makeActor(ch)
+	}
 	if err == nil && a == Ignore {
 		s.forget(ch)
 		if ch.r.restart == strategy.Temporary || s.dyn != nil {
@@ -213,6 +220,9 @@ func (s *supervisor) start(ch *child, attempt int) error {
 		}
 		if ch.ref == nil || !ch.ref.Alive() {
 			ch.ref, err = actor.Spawn(s.ctx, a, s.spawnOpts(ch)...)
+			if err == nil {
+				err = s.register(ch) // a new Ref: its name is to be given
+			}
 		}
 	}
 	if err != nil {

@@ -2,6 +2,8 @@ package tree
 
 import (
 	"errors"
+
+	"github.com/arbor-go/arbor/registry"
 )
 
 // Validate checks a spec and its children, nested supervisors included,
@@ -52,11 +54,21 @@ func validateSpec(path string, spec *Spec) error {
 		add("", "Defaults.Backoff", b.Validate())
 	}
 	seen := make(map[string]bool, len(spec.Children))
+	var names map[string]bool
 	for _, c := range spec.Children {
 		if c.ID != "" && seen[c.ID] {
 			add(c.ID, "ID", ErrDuplicateID)
 		}
 		seen[c.ID] = true
+		if c.name != "" {
+			if names[c.name] {
+				add(c.ID, "Name", ErrDuplicateName)
+			}
+			if names == nil {
+				names = make(map[string]bool)
+			}
+			names[c.name] = true
+		}
 		if err := validateChild(path, spec, c); err != nil {
 			errs = append(errs, err)
 		}
@@ -114,6 +126,9 @@ func validateChild(path string, parent *Spec, c ChildSpec) error {
 	}
 	if c.backoff != nil {
 		add("Backoff", c.backoff.Validate())
+	}
+	if c.named {
+		add("Name", registry.ValidName(c.name))
 	}
 	return errors.Join(errs...)
 }
