@@ -37,6 +37,9 @@ func TestDemoShowsRestartsEscalationAndTheTree(t *testing.T) {
 	assert.Regexp(t, `demo\s+gateway\s+child_exited\s+shutdown: .*reached max restart intensity`, out,
 		"the root sees the gateway's shutdown")
 	assert.Regexp(t, `demo\s+gateway\s+child_restarted`, out, "the root restarts the gateway")
+	assert.Regexp(t, `demo/gateway\s+session\s+name_registered`, out, "the new session takes the name")
+	assert.Contains(t, out, "asked gateway/session by name after the escalation: its new session answered, incarnation 1",
+		"a call by name reaches the session that replaced the one that gave up")
 	assert.Contains(t, out, "the tree after")
 	assert.Regexp(t, `└── gateway \(.*\)\s+supervisor running, incarnation 2`, out,
 		"the final tree shows the gateway in its second incarnation")

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/arbor-go/arbor/actor"
+	"github.com/arbor-go/arbor/registry"
 	"github.com/arbor-go/arbor/tree"
 	"github.com/rs/zerolog"
 )
@@ -71,10 +72,12 @@ func main() {
 func run(ctx context.Context, out io.Writer, log zerolog.Logger, d time.Duration, seed uint64) error {
 	out = &syncWriter{w: out}
 	w := &world{chaos: newChaos(seed, 1500*time.Millisecond)}
+	reg := registry.New()
 	start := time.Now()
 	// The tree gets a context of its own: it must outlive ctx, so that a
 	// Ctrl-C still lets us draw it and stop it in order.
-	sup, err := tree.Start(context.WithoutCancel(ctx), w.spec(), tree.WithLogger(log), tree.WithRandom(w.chaos.float))
+	sup, err := tree.Start(context.WithoutCancel(ctx), w.spec(),
+		tree.WithLogger(log), tree.WithRandom(w.chaos.float), tree.WithRegistry(reg))
 	if err != nil {
 		return err
 	}
@@ -93,6 +96,8 @@ func run(ctx context.Context, out io.Writer, log zerolog.Logger, d time.Duration
 	defer jobs.Stop()
 	poison := time.NewTimer(d / 3)
 	defer poison.Stop()
+	asked := time.NewTimer(time.Hour) // set when the poison is sent
+	defer asked.Stop()
 	end := time.NewTimer(d)
 	defer end.Stop()
 	say := func(format string, args ...any) {
@@ -102,21 +107,32 @@ loop:
 	for {
 		select {
 		case <-jobs.C:
-			ref, err := lookup(ctx, sup.Ref(), "pool")
-			if err == nil {
+			var err error = &registry.NotFoundError{Name: "pool"}
+			if ref, ok := reg.Lookup("pool"); ok {
 				_, err = tree.DynamicAt(ref).StartChild(ctx, w.chaos.between(300*time.Millisecond, 2*time.Second))
 			}
 			if err != nil { // tree.ErrMaxChildren when the pool is full
 				say("no new job: %v", err)
 			}
 		case <-poison.C:
-			say("three poisoned requests to demo/gateway/session, which may restart twice in 5s")
-			ref, err := lookup(ctx, sup.Ref(), "gateway", "session")
+			say("three poisoned requests by name to gateway/session, which may restart twice in 5s")
+			var err error
 			for n := 1; err == nil && n <= 3; n++ {
-				err = ref.Send(request{n: n, poisoned: true})
+				// Sent at once: the second and third wait in the mailbox
+				// while the session restarts, and reach the new incarnations.
+				err = reg.Send("gateway/session", request{n: n, poisoned: true})
 			}
 			if err != nil {
 				say("poisoning failed: %v", err)
+			}
+			asked.Reset(d / 6)
+		case <-asked.C:
+			// The gateway gave up and was restarted whole: its session has a
+			// new Ref, and the name followed it.
+			if inc, err := reg.Call(ctx, "gateway/session", whoami{}); err != nil {
+				say("asking gateway/session by name failed: %v", err)
+			} else {
+				say("asked gateway/session by name after the escalation: its new session answered, incarnation %v", inc)
 			}
 		case <-end.C:
 			break loop
@@ -211,22 +227,6 @@ func drawBelow(ctx context.Context, b *strings.Builder, ref *actor.Ref, dynamic 
 			drawBelow(ctx, b, k.Ref, k.ID == "pool", indent+below)
 		}
 	}
-}
-
-// lookup finds a child by its path of ids below the supervisor ref.
-func lookup(ctx context.Context, ref *actor.Ref, path ...string) (*actor.Ref, error) {
-	for _, id := range path {
-		kids, err := tree.SupervisorAt(ref).WhichChildren(ctx)
-		if err != nil {
-			return nil, err
-		}
-		i := slices.IndexFunc(kids, func(k tree.ChildInfo) bool { return k.ID == id })
-		if i < 0 || kids[i].Ref == nil {
-			return nil, fmt.Errorf("%s is not running", id)
-		}
-		ref = kids[i].Ref
-	}
-	return ref, nil
 }
 
 // syncWriter lets the event printer and run share one writer.

@@ -13,11 +13,10 @@ import (
 	"github.com/arbor-go/arbor/tree"
 )
 
-// world is what the demo's actors share: the chaos that makes them fail and
-// a directory in which they find each other.
+// world is what the demo's actors share: the chaos that makes them fail.
+// They find each other by name, in the tree's registry.
 type world struct {
 	chaos *chaos
-	dir   sync.Map // stage name → its current *actor.Ref
 	items atomic.Int64
 }
 
@@ -36,8 +35,8 @@ func (w *world) spec() tree.Spec {
 				Strategy:  strategy.OneForAll,
 				Intensity: flaky,
 				Children: []tree.ChildSpec{
-					tree.Worker("db", w.stage("db", "store", "cache", 0.015)),
-					tree.Worker("cache", w.stage("cache", "store", "", 0), tree.BrutalKill()),
+					tree.Worker("db", w.stage("db", "store", "store/cache", 0.015), tree.Name("store/db")),
+					tree.Worker("cache", w.stage("cache", "store", "", 0), tree.BrutalKill(), tree.Name("store/cache")),
 				},
 			}),
 			// Each stage depends on the ones before it: a crash restarts the
@@ -48,8 +47,8 @@ func (w *world) spec() tree.Spec {
 				Backoff:   strategy.Exponential(100*time.Millisecond, 2*time.Second).WithJitter(strategy.EqualJitter),
 				Children: []tree.ChildSpec{
 					tree.Task("source", w.source),
-					tree.Worker("parser", w.stage("parser", "pipeline", "sink", 0.02)),
-					tree.Worker("sink", w.stage("sink", "pipeline", "db", 0), tree.Shutdown(time.Second)),
+					tree.Worker("parser", w.stage("parser", "pipeline", "pipeline/sink", 0.02), tree.Name("pipeline/parser")),
+					tree.Worker("sink", w.stage("sink", "pipeline", "store/db", 0), tree.Shutdown(time.Second), tree.Name("pipeline/sink")),
 				},
 			}),
 			// Jobs are started on demand; a job that hangs is cut off by its
@@ -59,12 +58,12 @@ func (w *world) spec() tree.Spec {
 				MaxChildren: 3,
 				Intensity:   flaky,
 				Backoff:     strategy.Constant(250 * time.Millisecond),
-			}),
+			}, tree.Name("pool")),
 			tree.Supervisor("gateway", tree.Spec{
 				Intensity: strategy.Intensity{MaxRestarts: 2, Period: 5 * time.Second},
 				Children: []tree.ChildSpec{
 					tree.Worker("listener", idle),
-					tree.Worker("session", session),
+					tree.Worker("session", session, tree.Name("gateway/session")),
 				},
 			}),
 		},
@@ -80,8 +79,8 @@ var labels = map[string]string{
 
 type item struct{ n int64 }
 
-// stage is a worker that passes items on to the next stage, and fails now
-// and then: a panic or an error, at random.
+// stage is a worker that passes items on to the next stage, by name, and
+// fails now and then: a panic or an error, at random.
 type stage struct {
 	w                 *world
 	name, group, next string
@@ -91,17 +90,6 @@ type stage struct {
 func (w *world) stage(name, group, next string, p float64) func() actor.Actor {
 	// Called for every start and restart: each incarnation is fresh.
 	return func() actor.Actor { return &stage{w: w, name: name, group: group, next: next, p: p} }
-}
-
-// Init records the stage's Ref, at every start and restart. A restart in
-// place keeps the Ref (the sink's, even as collateral of RestForOne), but a
-// child that had to be killed comes back with a new one: the cache, which
-// is brutally killed when the db crashes. The registry package, coming, will
-// do this with a name. (Never ask your own supervisor from a child instead:
-// it may be busy restarting you, and waits for you to stop.)
-func (s *stage) Init(c *actor.Context) error {
-	s.w.dir.Store(s.name, c.Self())
-	return nil
 }
 
 func (s *stage) Receive(c *actor.Context, msg any) error {
@@ -116,17 +104,13 @@ func (s *stage) Receive(c *actor.Context, msg any) error {
 		return fmt.Errorf("item %d is malformed", it.n)
 	}
 	if s.next != "" {
-		s.w.send(s.next, it)
+		// By name: a restart in place keeps the next stage's Ref, and one
+		// that had to be killed (the cache, brutally killed when the db
+		// crashes) comes back with a new Ref under the same name. While it
+		// restarts, what is sent to it waits in its mailbox.
+		_ = c.SendName(s.next, it)
 	}
 	return nil
-}
-
-// send tells the named stage. A send to a stage that stopped for good is a
-// dead letter, which the tree reports as an event.
-func (w *world) send(name string, msg any) {
-	if ref, ok := w.dir.Load(name); ok {
-		_ = ref.(*actor.Ref).Send(msg)
-	}
 }
 
 // source is a loop-style task: it owns a goroutine and feeds the pipeline
@@ -137,7 +121,7 @@ func (w *world) source(ctx context.Context, c *actor.Context) error {
 	for {
 		select {
 		case <-tick.C:
-			w.send("parser", item{n: w.items.Add(1)})
+			_ = c.SendName("pipeline/parser", item{n: w.items.Add(1)})
 		case <-ctx.Done():
 			return nil
 		}
@@ -170,11 +154,19 @@ type request struct {
 	poisoned bool
 }
 
+// whoami asks a session which incarnation answers.
+type whoami struct{}
+
 // session crashes on a poisoned request; the demo sends three at once.
 func session() actor.Actor {
 	return actor.Func(func(c *actor.Context, msg any) error {
-		if r, ok := msg.(request); ok && r.poisoned {
-			panic(fmt.Sprintf("poisoned request #%d", r.n))
+		switch r := msg.(type) {
+		case request:
+			if r.poisoned {
+				panic(fmt.Sprintf("poisoned request #%d", r.n))
+			}
+		case whoami:
+			return c.Reply(c.Incarnation())
 		}
 		return nil
 	})
