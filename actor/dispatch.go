@@ -44,20 +44,20 @@ func (r *Ref) launch() {
 		go r.runTask()
 		return
 	}
-	r.release()
+	if r.release() {
+		r.dispatch()
+	}
 }
 
-// release gives up the consumer side. A message or an exit request that
-// arrived meanwhile starts the loop again, so that no wake-up is lost.
+// release gives up the consumer side. It reports whether the caller must take
+// it back at once: a message or an exit request arrived meanwhile, and no
+// sender took the consumer side itself, so that no wake-up is lost.
 func (r *Ref) release() bool {
 	r.state.Store(stateIdle)
 	if r.pending.Load() == nil && !r.mb.Pending() {
 		return false
 	}
-	if r.state.CompareAndSwap(stateIdle, stateRunning) {
-		r.dispatch()
-	}
-	return true
+	return r.state.CompareAndSwap(stateIdle, stateRunning)
 }
 
 // dispatch starts the dispatch loop on a goroutine of its own. Only the
@@ -90,11 +90,8 @@ func (r *Ref) loop() {
 		for i := 0; i < idleSpins && !r.mb.Pending(); i++ {
 			runtime.Gosched()
 		}
-		if r.pending.Load() == nil && r.mb.Empty() {
-			r.state.Store(stateIdle)
-			if (r.pending.Load() == nil && !r.mb.Pending()) || !r.state.CompareAndSwap(stateIdle, stateRunning) {
-				return
-			}
+		if r.pending.Load() == nil && r.mb.Empty() && !r.release() {
+			return
 		}
 	}
 }
