@@ -54,7 +54,7 @@ func (t *task) Receive(*Context, any) error { return nil }
 type Down struct {
 	Ref     *Ref
 	Reason  error
-	Monitor MonitorID
+	Monitor MonitorRef
 }
 
 // Exit is the message an actor that traps exits receives when an actor linked

@@ -44,25 +44,32 @@ func tell(b *testing.B, senders int, opts ...actor.Option) {
 	ref := spawnB(b, counter(b.N, done), opts...)
 	b.ReportAllocs()
 	b.ResetTimer()
+	fanIn(senders, b.N, func() bool {
+		if err := ref.Send(msg); err != nil {
+			b.Error(err)
+			return false
+		}
+		return true
+	})
+	<-done
+}
+
+// fanIn makes total sends from senders goroutines, split as evenly as it
+// goes, and returns when they are all done; a send that returns false stops
+// its goroutine.
+func fanIn(senders, total int, send func() bool) {
 	var wg sync.WaitGroup
 	for s := 0; s < senders; s++ {
-		n := b.N / senders
+		n := total / senders
 		if s == 0 {
-			n += b.N % senders
+			n += total % senders
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < n; i++ {
-				if err := ref.Send(msg); err != nil {
-					b.Error(err)
-					return
-				}
+		wg.Go(func() {
+			for i := 0; i < n && send(); i++ {
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	<-done
 }
 
 // channel is the baseline of tell: the same senders into a buffered channel
@@ -78,21 +85,7 @@ func channel(b *testing.B, senders int) {
 	}()
 	b.ReportAllocs()
 	b.ResetTimer()
-	var wg sync.WaitGroup
-	for s := 0; s < senders; s++ {
-		n := b.N / senders
-		if s == 0 {
-			n += b.N % senders
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < n; i++ {
-				ch <- msg
-			}
-		}()
-	}
-	wg.Wait()
+	fanIn(senders, b.N, func() bool { ch <- msg; return true })
 	<-done
 }
 

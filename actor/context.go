@@ -175,19 +175,14 @@ func (c *Context) begin(q *request) {
 
 // settle closes the handling of the current call: a call left without a reply
 // or a Replier fails with ErrNoReply rather than waiting for its timeout.
-func (c *Context) settle() {
+func (c *Context) settle() { c.abort(ErrNoReply) }
+
+// abort fails the call being handled with err, as its actor exits.
+func (c *Context) abort(err error) {
 	if c.req == nil {
 		return // the common case writes nothing
 	}
 	if c.req != answered {
-		_ = c.req.reply(c.gen, nil, ErrNoReply)
-	}
-	c.req = nil
-}
-
-// abort fails the call being handled with err, as its actor exits.
-func (c *Context) abort(err error) {
-	if c.req != nil && c.req != answered {
 		_ = c.req.reply(c.gen, nil, err)
 	}
 	c.req = nil

@@ -68,9 +68,6 @@ type MonitorRef struct {
 	id     uint64
 }
 
-// MonitorID is the identity of a monitor as carried by Down.
-type MonitorID = MonitorRef
-
 // Target returns the monitored actor.
 func (m MonitorRef) Target() *Ref { return m.target }
 
