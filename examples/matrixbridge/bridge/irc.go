@@ -1,0 +1,240 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lrstanley/girc"
+
+	"github.com/arbor-go/arbor/actor"
+)
+
+// toIRC is a message for an IRC channel, from a portal to the sender.
+type toIRC struct {
+	Channel string
+	Text    string
+	Action  bool // a /me
+}
+
+// ircLink is how the sender finds the connection that conn made: the
+// current client once it is registered and has joined the channels, nil
+// while there is none. It outlives incarnations; each conn incarnation
+// brings its own client up and takes it down.
+type ircLink struct {
+	mu     sync.Mutex
+	client *girc.Client
+	up     chan struct{} // closed when client is set
+	// held is the message a sender had taken from its mailbox when its
+	// incarnation ended before the message could be sent: the next
+	// incarnation sends it first, so that a restart loses nothing.
+	held *toIRC
+}
+
+func newIRCLink() *ircLink { return &ircLink{up: make(chan struct{})} }
+
+// set makes c the current client.
+func (l *ircLink) set(c *girc.Client) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.client == nil {
+		l.client = c
+		close(l.up)
+	}
+}
+
+// clear forgets c, if it is the current client.
+func (l *ircLink) clear(c *girc.Client) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.client == c && c != nil {
+		l.client = nil
+		l.up = make(chan struct{})
+	}
+}
+
+// wait returns the current client, waiting for one until ctx ends.
+func (l *ircLink) wait(ctx context.Context) (*girc.Client, error) {
+	for {
+		l.mu.Lock()
+		c, up := l.client, l.up
+		l.mu.Unlock()
+		if c != nil && c.IsConnected() {
+			return c, nil
+		}
+		if c != nil {
+			// Connected no longer: conn is about to end and clear it.
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+			continue
+		}
+		select {
+		case <-up:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (l *ircLink) hold(m *toIRC) {
+	l.mu.Lock()
+	l.held = m
+	l.mu.Unlock()
+}
+
+func (l *ircLink) take() *toIRC {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := l.held
+	l.held = nil
+	return m
+}
+
+// runConn is the IRC connection task: it connects, joins the mapped
+// channels, hands the client to the sender through the link and passes what
+// is said in the channels to their portals. It returns when the connection
+// ends, so that the IRC subtree restarts, after a backoff.
+func (b *Bridge) runConn(ctx context.Context, c *actor.Context) error {
+	host, port, _ := net.SplitHostPort(b.cfg.IRC.Server)
+	portN, err := strconv.Atoi(port)
+	if err != nil {
+		return fmt.Errorf("irc: port %q: %w", port, err)
+	}
+	client := girc.New(girc.Config{
+		Server:     host,
+		Port:       portN,
+		SSL:        b.cfg.IRC.TLS,
+		ServerPass: b.cfg.IRC.Password,
+		Nick:       b.cfg.IRC.Nick,
+		User:       "arbor",
+		Name:       "Arbor Matrix bridge",
+		PingDelay:  30 * time.Second,
+		// An unanswered ping means a dead connection: end it, and let the
+		// supervisor reconnect.
+		PingTimeout:       60 * time.Second,
+		HandleNickCollide: func(n string) string { return n + "_" },
+	})
+	joined := map[string]bool{}
+	client.Handlers.Add(girc.CONNECTED, func(cl *girc.Client, _ girc.Event) {
+		chans := make([]string, 0, len(b.channels))
+		for _, m := range b.channels {
+			chans = append(chans, m.Channel)
+		}
+		cl.Cmd.Join(chans...)
+	})
+	client.Handlers.Add(girc.JOIN, func(cl *girc.Client, e girc.Event) {
+		if e.Source == nil || !strings.EqualFold(e.Source.Name, cl.GetNick()) || len(e.Params) == 0 {
+			return
+		}
+		joined[fold(e.Params[0])] = true
+		b.log.Debug().Str("channel", e.Params[0]).Int("joined", len(joined)).Msg("irc: joined")
+		if len(joined) >= len(b.channels) {
+			b.log.Info().Str("server", b.cfg.IRC.Server).Str("nick", cl.GetNick()).Msg("irc: connected and joined")
+			b.link.set(cl)
+		}
+	})
+	client.Handlers.Add(girc.PRIVMSG, func(cl *girc.Client, e girc.Event) { b.fromIRC(cl, e) })
+	defer b.link.clear(client)
+
+	connected := make(chan error, 1)
+	go func() {
+		connected <- client.DialerConnect(&net.Dialer{Timeout: 10 * time.Second})
+	}()
+	select {
+	case err := <-connected:
+		if err == nil {
+			err = errIRCDisconnected
+		}
+		return fmt.Errorf("irc: %s: %w", b.cfg.IRC.Server, err)
+	case <-ctx.Done():
+		// Close is a no-op until the connection is made: repeat it until
+		// Connect has returned.
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			client.Close()
+			select {
+			case <-connected:
+				return ctx.Err()
+			case <-tick.C:
+			}
+		}
+	}
+}
+
+// fromIRC passes a channel message to its portal.
+func (b *Bridge) fromIRC(cl *girc.Client, e girc.Event) {
+	if e.Source == nil || !e.IsFromChannel() || len(e.Params) == 0 {
+		return
+	}
+	if strings.EqualFold(e.Source.Name, cl.GetNick()) {
+		return // our own echo
+	}
+	m, ok := b.channels[fold(e.Params[0])]
+	if !ok {
+		return
+	}
+	msg := fromIRC{Nick: e.Source.Name, Text: e.Last()}
+	if e.IsAction() {
+		msg.Text, msg.Action = e.StripAction(), true
+	} else if ok, _ := e.IsCTCP(); ok {
+		return
+	}
+	if err := b.reg.Send(portalName(m.Channel), msg); err != nil {
+		b.log.Warn().Err(err).Str("channel", m.Channel).Str("nick", msg.Nick).
+			Msg("irc: message not relayed: no portal")
+	}
+}
+
+// runSender is the sender task: it takes the messages for IRC from its
+// mailbox, one at a time, once there is a connection to send them on. It
+// waits for a connection before it takes the next message, so that messages
+// sent while IRC is down stay in the mailbox; a message taken just before the
+// connection dropped is held for the next incarnation.
+func (b *Bridge) runSender(ctx context.Context, c *actor.Context) error {
+	for {
+		m := b.link.take()
+		if m == nil {
+			if _, err := b.link.wait(ctx); err != nil {
+				return err
+			}
+			msg, err := c.Recv(ctx)
+			if err != nil {
+				return err
+			}
+			out, ok := msg.(toIRC)
+			if !ok {
+				b.log.Warn().Type("message", msg).Msg("irc sender: unexpected message")
+				continue
+			}
+			m = &out
+		}
+		client, err := b.link.wait(ctx)
+		if err != nil {
+			b.link.hold(m)
+			return err
+		}
+		send(client, m)
+	}
+}
+
+// send writes m to the channel, one IRC message per line.
+func send(client *girc.Client, m *toIRC) {
+	for line := range strings.SplitSeq(m.Text, "\n") {
+		if line = strings.TrimRight(line, "\r"); line == "" {
+			continue
+		}
+		if m.Action {
+			client.Cmd.Action(m.Channel, line)
+		} else {
+			client.Cmd.Message(m.Channel, line)
+		}
+	}
+}

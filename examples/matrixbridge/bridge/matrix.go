@@ -1,0 +1,225 @@
+package bridge
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/arbor-go/arbor/actor"
+)
+
+// transaction is a batch of events the homeserver pushed, for the router.
+type transaction struct {
+	ID     string
+	Events []*event.Event
+}
+
+// fromMatrix is a message from a Matrix user, for a portal.
+type fromMatrix struct {
+	Sender id.UserID
+	Body   string
+	Emote  bool
+}
+
+// maxTransaction bounds the body of a pushed transaction.
+const maxTransaction = 16 << 20
+
+// serveAppservice is the application service's HTTP listener: the endpoint
+// the homeserver pushes transactions to. It runs until its context ends.
+func (b *Bridge) serveAppservice(ctx context.Context, c *actor.Context) error {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", b.cfg.Appservice.Listen)
+	if err != nil {
+		return fmt.Errorf("appservice: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           b.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          nil,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	b.log.Info().Str("address", ln.Addr().String()).Msg("appservice: listening")
+	select {
+	case err := <-served:
+		return fmt.Errorf("appservice: %w", err)
+	case <-ctx.Done():
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shut)
+		<-served
+		return ctx.Err()
+	}
+}
+
+// handler serves the application service API (v1) for the homeserver, and
+// nobody else: every request must carry the homeserver's token.
+func (b *Bridge) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("PUT /_matrix/app/v1/transactions/{txnID}", b.putTransaction)
+	mux.HandleFunc("GET /_matrix/app/v1/users/{userID}", b.queryUser)
+	mux.HandleFunc("GET /_matrix/app/v1/rooms/{alias}", func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, "M_NOT_FOUND", "no such room alias")
+	})
+	mux.HandleFunc("POST /_matrix/app/v1/ping", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, struct{}{})
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !b.authorized(w, r) {
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// authorized checks the homeserver's token: a request without one gets 401,
+// one with a wrong token 403 (the spec's M_MISSING_TOKEN and M_FORBIDDEN).
+func (b *Bridge) authorized(w http.ResponseWriter, r *http.Request) bool {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		// Older homeservers send it as a query parameter.
+		token = r.URL.Query().Get("access_token")
+	}
+	switch {
+	case token == "":
+		writeError(w, http.StatusUnauthorized, "M_MISSING_TOKEN", "missing homeserver token")
+		return false
+	case subtle.ConstantTimeCompare([]byte(token), []byte(b.as.Registration.ServerToken)) != 1:
+		writeError(w, http.StatusForbidden, "M_FORBIDDEN", "bad homeserver token")
+		return false
+	}
+	return true
+}
+
+// putTransaction hands a transaction to the router and answers once the
+// router has taken it: an error makes the homeserver send it again later,
+// so that a restarting router loses nothing.
+func (b *Bridge) putTransaction(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxTransaction))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "M_NOT_JSON", "unreadable body")
+		return
+	}
+	var txn struct {
+		Events []*event.Event `json:"events"`
+	}
+	if err := json.Unmarshal(body, &txn); err != nil {
+		writeError(w, http.StatusBadRequest, "M_NOT_JSON", "bad transaction: "+err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	if _, err := b.reg.Call(ctx, nameRouter, transaction{ID: r.PathValue("txnID"), Events: txn.Events}); err != nil {
+		b.log.Warn().Err(err).Str("txn", r.PathValue("txnID")).Msg("appservice: transaction not taken; the homeserver will retry")
+		writeError(w, http.StatusServiceUnavailable, "M_UNKNOWN", "bridge busy")
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// queryUser tells the homeserver whether a ghost exists: none is made on
+// demand, so the answer is always no.
+func (b *Bridge) queryUser(w http.ResponseWriter, _ *http.Request) {
+	writeError(w, http.StatusNotFound, "M_NOT_FOUND", "no such user")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]string{"errcode": code, "error": msg})
+}
+
+// router takes the homeserver's transactions and passes each message in a
+// mapped room to that room's portal. A message whose portal is not running
+// (it restarts) fails the whole transaction, which the homeserver then sends
+// again; the events already passed on are remembered, so that a repeated
+// transaction delivers each event once.
+type router struct {
+	b    *Bridge
+	seen map[id.EventID]bool // events passed on recently
+	ring []id.EventID        // the order they were seen in, to forget the oldest
+}
+
+// seenEvents is how many event IDs the router remembers.
+const seenEvents = 1024
+
+func newRouter(b *Bridge) *router { return &router{b: b, seen: map[id.EventID]bool{}} }
+
+// Receive implements actor.Actor.
+func (rt *router) Receive(c *actor.Context, msg any) error {
+	txn, ok := msg.(transaction)
+	if !ok {
+		return fmt.Errorf("router: unexpected %T", msg)
+	}
+	for _, evt := range txn.Events {
+		if rt.seen[evt.ID] {
+			continue
+		}
+		if err := rt.route(c, evt); err != nil {
+			return c.ReplyError(err)
+		}
+		rt.remember(evt.ID)
+	}
+	return c.Reply(true)
+}
+
+func (rt *router) remember(evt id.EventID) {
+	if len(rt.ring) == seenEvents {
+		delete(rt.seen, rt.ring[0])
+		rt.ring = rt.ring[1:]
+	}
+	rt.seen[evt] = true
+	rt.ring = append(rt.ring, evt)
+}
+
+// route passes evt to its portal if it is a message to relay.
+func (rt *router) route(c *actor.Context, evt *event.Event) error {
+	b := rt.b
+	m, ok := b.rooms[evt.RoomID]
+	if !ok || evt.Type != event.EventMessage || b.ours(evt.Sender) {
+		return nil
+	}
+	if err := evt.Content.ParseRaw(evt.Type); err != nil && !errors.Is(err, event.ErrContentAlreadyParsed) {
+		return nil // not a message we understand: nothing to relay
+	}
+	content := evt.Content.AsMessage()
+	var msg fromMatrix
+	switch content.MsgType {
+	case event.MsgText, event.MsgNotice:
+		msg = fromMatrix{Sender: evt.Sender, Body: content.Body}
+	case event.MsgEmote:
+		msg = fromMatrix{Sender: evt.Sender, Body: content.Body, Emote: true}
+	case event.MsgImage, event.MsgFile, event.MsgAudio, event.MsgVideo:
+		// Files stay on Matrix; IRC learns that one was sent.
+		msg = fromMatrix{Sender: evt.Sender, Body: fmt.Sprintf("sent a file: %s", content.Body)}
+	default:
+		return nil
+	}
+	if err := c.SendName(portalName(m.Channel), msg); err != nil {
+		return fmt.Errorf("router: portal for %s: %w", m.Channel, err)
+	}
+	return nil
+}
+
+// ours reports whether a user is the bridge's bot or one of its ghosts:
+// their messages came from IRC and must not go back.
+func (b *Bridge) ours(user id.UserID) bool {
+	if user == b.as.BotMXID() {
+		return true
+	}
+	local, server, err := user.Parse()
+	return err == nil && server == b.cfg.Homeserver.Domain && strings.HasPrefix(local, b.cfg.Appservice.GhostPrefix)
+}
