@@ -224,7 +224,9 @@ func (r *Ref) endIncarnation(reason error, final bool) {
 		final = true
 	}
 	supervised := r.parent != nil && !final
-	r.c.abort(&ExitError{Actor: r, Reason: reason, Stopped: !supervised})
+	if r.c.req != nil { // the error is made only for a call in hand
+		r.c.abort(&ExitError{Actor: r, Reason: reason, Stopped: !supervised})
+	}
 	if t, ok := r.behavior.(Terminator); ok {
 		reason = r.terminate(t, reason)
 	}
@@ -233,6 +235,9 @@ func (r *Ref) endIncarnation(reason error, final bool) {
 		inc := r.inc.Load()
 		p := r.pending.Load()
 		requested := p != nil && p.suspend && p.inc == inc
+		if rs := r.set.restarter; rs != nil && !requested && (p == nil || !p.final) && r.restartInPlace(rs, reason) {
+			return
+		}
 		r.state.Store(stateSuspended)
 		r.wakeSuspendWaiters()
 		if p := r.pending.Load(); p != nil && p.final {

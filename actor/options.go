@@ -26,6 +26,7 @@ type config struct {
 	callTimeout time.Duration
 	dir         Directory
 	dirSet      bool
+	restarter   Restarter
 	err         error
 }
 
@@ -36,6 +37,7 @@ type settings struct {
 	onDead      func(DeadLetter)
 	callTimeout time.Duration
 	dir         Directory // nil: none; see Context.Directory
+	restarter   Restarter // nil: every incarnation's end goes to the parent; never inherited
 }
 
 var defaultSettings = &settings{callTimeout: DefaultCallTimeout}
@@ -71,6 +73,13 @@ func WithParent(parent *Ref) Option {
 	}
 }
 
+// WithRestarter gives a supervised actor (see WithParent) a fast path for its
+// restarts: when an incarnation ends by itself, the actor asks rs, on its own
+// goroutine, whether its supervisor restarts it at once, and if so restarts
+// in place without waking its parent (see Restarter). Actors spawned with
+// Context.Spawn do not inherit it. Without WithParent it has no effect.
+func WithRestarter(rs Restarter) Option { return func(c *config) { c.restarter = rs } }
+
 // WithTrapExits makes the actor trap exits from its first message on, as
 // Context.TrapExits(true) does later.
 func WithTrapExits() Option { return func(c *config) { c.trapExits = true } }
@@ -105,10 +114,12 @@ func WithDirectory(d Directory) Option {
 }
 
 func (c *config) settings(inherited *settings) *settings {
-	if c.logger == nil && c.onDead == nil && c.callTimeout == 0 && !c.dirSet {
+	if c.logger == nil && c.onDead == nil && c.callTimeout == 0 && !c.dirSet &&
+		c.restarter == nil && inherited.restarter == nil {
 		return inherited
 	}
 	s := *inherited
+	s.restarter = c.restarter // a restarter speaks for one actor: Context.Spawn does not pass it on
 	if c.logger != nil {
 		s.logger = c.logger
 	}

@@ -116,3 +116,28 @@ func (r *Ref) wakeSuspendWaiters() {
 	}
 	r.mu.Unlock()
 }
+
+// Restarter is the fast path of a supervisor (see WithRestarter): it decides,
+// on the goroutine of a supervised actor whose incarnation has just ended by
+// itself (not through Suspend, Stop or Kill), whether that actor is restarted
+// at once, and it tells the supervisor's observers what happened. The actor
+// then restarts itself in place, as Restart would, without the round trip
+// through its parent's mailbox. Both methods run on the actor's goroutine,
+// one after the other, and must not wait for the actor itself.
+type Restarter interface {
+	// RestartNow is asked once Terminate has run and the ended
+	// incarnation's context is cancelled. decided false leaves the exit to
+	// the parent: the actor suspends and the parent receives a ChildExit,
+	// as without a Restarter. decided true means the restart has been
+	// decided: next is the behaviour of the next incarnation, whose Init
+	// runs now, on the actor's goroutine; a nil next suspends the actor
+	// without a ChildExit, the Restarter having taken the matter in hand.
+	RestartNow(child *Ref, reason error) (next Actor, decided bool)
+	// Restarted follows a decided RestartNow. err is nil when the new
+	// incarnation runs (it handles no message before Restarted returns).
+	// Otherwise the actor is suspended, as after a failed Restart, and err
+	// says why: Init's error, ErrNilActor for a nil next, ErrStopped if the
+	// actor was stopped for good meanwhile (its parent then receives a final
+	// ChildExit as usual). No ChildExit is sent for the failure itself.
+	Restarted(child *Ref, err error)
+}

@@ -110,6 +110,21 @@ func (w *Window) Allow(now time.Time) bool {
 	return w.n <= w.limits.MaxRestarts
 }
 
+// TryAllow records one restart at now and reports true if it stays within
+// the intensity, as Allow; but a restart that would exceed the intensity is
+// not recorded, and TryAllow reports false. It lets a fast path decide only
+// the restarts that are allowed and leave the others to a call of Allow,
+// which then records them and gives up as usual.
+func (w *Window) TryAllow(now time.Time) bool {
+	w.init()
+	w.expire(now)
+	if w.n >= w.limits.MaxRestarts {
+		return false
+	}
+	w.push(now)
+	return true
+}
+
 // Restarts returns how many recorded restarts fall within the window ending at
 // now, without recording one: the figure to report when the supervisor logs a
 // restart or gives up. It is at most MaxRestarts+1.

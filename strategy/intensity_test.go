@@ -118,7 +118,41 @@ func TestWindowAllow(t *testing.T) {
 			}
 			assert.Equal(t, tt.want, got)
 		})
+		t.Run(tt.name+", through TryAllow then Allow", func(t *testing.T) {
+			// A fast path decides what TryAllow allows and leaves the rest
+			// to Allow: the verdicts and the counts must be Allow's alone.
+			w, ref := strategy.NewWindow(tt.intensity), strategy.NewWindow(tt.intensity)
+			got := make([]bool, len(tt.at))
+			for k, d := range tt.at {
+				now := t0.Add(d)
+				ref.Allow(now)
+				got[k] = w.TryAllow(now) || w.Allow(now)
+				assert.Equal(t, ref.Restarts(now), w.Restarts(now), "restart %d", k+1)
+			}
+			assert.Equal(t, tt.want, got)
+		})
 	}
+}
+
+func TestWindowTryAllow(t *testing.T) {
+	t.Run("a refused restart is not recorded", func(t *testing.T) {
+		w := strategy.NewWindow(strategy.Intensity{MaxRestarts: 2, Period: time.Minute})
+		require.True(t, w.TryAllow(t0))
+		require.True(t, w.TryAllow(t0))
+		for range 5 {
+			assert.False(t, w.TryAllow(t0))
+		}
+		assert.Equal(t, 2, w.Restarts(t0))
+		assert.False(t, w.Allow(t0), "Allow records the restart and gives up")
+		assert.Equal(t, 3, w.Restarts(t0))
+		assert.False(t, w.TryAllow(t0.Add(time.Second)))
+		assert.True(t, w.TryAllow(t0.Add(2*time.Minute)), "all forgotten after the period")
+	})
+	t.Run("intensity zero allows nothing", func(t *testing.T) {
+		w := strategy.NewWindow(strategy.Intensity{Period: time.Second})
+		assert.False(t, w.TryAllow(t0))
+		assert.Equal(t, 0, w.Restarts(t0))
+	})
 }
 
 func TestWindow(t *testing.T) {

@@ -40,12 +40,12 @@ func benchCrashRestart(b *testing.B, stalled bool) { benchCrash(b, "panic", stal
 
 // benchCrash is benchCrashRestart with the message that crashes the child:
 // "panic", or "crash" (Receive returns an error: no panic, no stack).
-func benchCrash(b *testing.B, crash string, stalled bool) {
+func benchCrash(b *testing.B, crash string, stalled bool, opts ...tree.Option) {
 	ctx := context.Background()
 	sup, err := tree.Start(ctx, tree.Spec{
 		Intensity: strategy.Intensity{MaxRestarts: 1 << 20, Period: 10 * time.Microsecond},
 		Children:  []tree.ChildSpec{worker("a", nil)},
-	}, tree.WithLogger(zerolog.Nop()))
+	}, append([]tree.Option{tree.WithLogger(zerolog.Nop())}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -90,6 +90,14 @@ func BenchmarkCrashRestartError(b *testing.B) { benchCrash(b, "crash", false) }
 // BenchmarkCrashRestartStalledSubscriber is BenchmarkCrashRestart with a
 // subscriber that never reads its events: it must be no slower.
 func BenchmarkCrashRestartStalledSubscriber(b *testing.B) { benchCrashRestart(b, true) }
+
+// BenchmarkCrashRestartSlowPath is BenchmarkCrashRestart without the fast
+// path (see fast.go): the crash goes to the supervisor's mailbox, as it does
+// for the restarts that do not qualify (OneForAll and RestForOne, backoff,
+// tasks, nested supervisors).
+func BenchmarkCrashRestartSlowPath(b *testing.B) {
+	benchCrash(b, "panic", false, tree.WithoutFastPath())
+}
 
 // floorReq is a message to the floor's goroutine.
 type floorReq struct {

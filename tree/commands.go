@@ -93,7 +93,9 @@ func (m restartCmd) handle(s *supervisor, c *actor.Context) error {
 	if err := notStopped(ch, m.id); err != nil {
 		return c.ReplyError(err)
 	}
+	s.mu.Lock()
 	ch.bo.Reset()
+	s.mu.Unlock()
 	if err := s.startOrQueue(ch); err != nil {
 		ch.state = Stopped
 		return c.ReplyError(&StartError{Supervisor: s.path, Child: ch.id, Err: err})

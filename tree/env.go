@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/arbor-go/arbor/actor"
@@ -22,6 +23,7 @@ type options struct {
 	clock  clock.Clock
 	rnd    func() float64
 	reg    *registry.Registry
+	slow   bool // no fast path (see fast.go): for tests that compare the two
 }
 
 // WithLogger sets the logger of the tree's reports and of its actors; it
@@ -47,9 +49,13 @@ type env struct {
 	rnd    func() float64
 	reg    *registry.Registry // nil without WithRegistry
 	dirOpt actor.Option       // actor.WithDirectory(reg), or nil
+	slow   bool               // every exit goes through the supervisor's Receive
 
+	logMu  sync.Mutex            // orders reports as their events' numbers (see emitAt)
 	omu    sync.Mutex            // guards owners
 	owners map[*actor.Ref]*owner // the tree's actors, for registry events
+
+	halting atomic.Bool // the root's Stop has begun: no more fast restarts
 
 	mu       sync.Mutex // guards what follows
 	stopping bool
@@ -64,7 +70,7 @@ func newEnv(buffer int, opts []Option) *env {
 			f(&o)
 		}
 	}
-	e := &env{bus: newBus(buffer), clock: o.clock, rnd: o.rnd, reg: o.reg}
+	e := &env{bus: newBus(buffer), clock: o.clock, rnd: o.rnd, reg: o.reg, slow: o.slow}
 	if e.reg != nil {
 		e.dirOpt = actor.WithDirectory(e.reg)
 		e.owners = make(map[*actor.Ref]*owner)
@@ -82,18 +88,32 @@ func newEnv(buffer int, opts []Option) *env {
 }
 
 // emit stamps, publishes and logs an event.
-func (e *env) emit(ev Event, restart string) {
-	ev.Time = e.clock.Now()
+func (e *env) emit(ev Event, restart string) { e.emitAt(ev, restart, e.clock.Now()) }
+
+// emitAt is emit for an event that happened at now, a time its caller has
+// read already: reading the clock is not free.
+func (e *env) emitAt(ev Event, restart string, now time.Time) {
+	ev.Time = now
+	rep, msg := reportOf(&e.log, ev, restart) // the costly part, outside the lock
+	if rep == nil {
+		e.bus.publish(ev)
+		return
+	}
+	// Numbered and written under one lock, so that the reports of a tree,
+	// made on the goroutines of its supervisors and of its children (see
+	// fast.go), reach the log in the order of their numbers.
+	e.logMu.Lock()
 	ev = e.bus.publish(ev)
-	report(&e.log, ev, restart)
+	rep.Uint64("seq", ev.Seq).Msg(msg)
+	e.logMu.Unlock()
 }
 
 // deadLetters returns the dead-letter hook of one child.
 func (e *env) deadLetters(path, id string) func(actor.DeadLetter) {
 	return func(d actor.DeadLetter) {
 		switch d.Msg.(type) {
-		case restartDue:
-			return // a backoff timer that fired as its supervisor ended
+		case restartDue, fastFailed:
+			return // a backoff timer that fired, or a restart that failed, as its supervisor ended
 		case actor.ChildExit:
 			// A child's end reached its supervisor after the supervisor had
 			// stopped: it stopped that child itself, and nothing is lost.

@@ -7,11 +7,13 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// report logs an event as OTP's progress and error reports: starts at info,
-// crashes (and any exit of a permanent child) at error with their reason and
-// stack, the end of a transient or temporary child's job (a normal or
-// shutdown exit) only at debug.
-func report(l *zerolog.Logger, e Event, restart string) {
+// reportOf builds the report of an event, as OTP's progress and error
+// reports: starts at info, crashes (and any exit of a permanent child) at
+// error with their reason and stack, the end of a transient or temporary
+// child's job (a normal or shutdown exit) only at debug. The caller adds the
+// event's sequence number and sends it with msg. It returns nil if the
+// logger's level leaves the report out.
+func reportOf(l *zerolog.Logger, e Event, restart string) (*zerolog.Event, string) {
 	var ev *zerolog.Event
 	msg := e.Kind.String()
 	switch e.Kind {
@@ -49,7 +51,7 @@ func report(l *zerolog.Logger, e Event, restart string) {
 		ev = l.Debug()
 	}
 	if !ev.Enabled() {
-		return
+		return nil, ""
 	}
 	ev = ev.Str("supervisor", e.Supervisor)
 	if e.Child != "" {
@@ -77,5 +79,5 @@ func report(l *zerolog.Logger, e Event, restart string) {
 	if e.Restarts > 0 {
 		ev = ev.Int("restarts", e.Restarts)
 	}
-	ev.Uint64("seq", e.Seq).Msg(msg)
+	return ev, msg
 }

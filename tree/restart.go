@@ -34,10 +34,12 @@ func (s *supervisor) onExit(c *actor.Context, m actor.ChildExit) {
 	if ch.state != Running {
 		return // stopped or restarting already
 	}
+	if !m.Final && (m.Incarnation != m.Child.Incarnation() || !m.Child.Suspended()) {
+		return // stale
+	}
+	s.claim(ch)
 	if m.Final {
 		ch.ref = nil // gone for good: a restart spawns a new actor
-	} else if m.Incarnation != m.Child.Incarnation() || !m.Child.Suspended() {
-		return // stale
 	}
 	restart := ch.r.restart.String()
 	s.env.emit(Event{Kind: ChildExited, Supervisor: s.path, Child: ch.id, Ref: m.Child,
@@ -54,21 +56,28 @@ func (s *supervisor) onExit(c *actor.Context, m actor.ChildExit) {
 		return
 	}
 	now := s.env.clock.Now()
-	if !s.window.Allow(now) {
+	if !s.allow(now) {
 		s.giveUp(c, ErrIntensityExceeded, ch.id, m.Reason)
 		return
 	}
-	var g *group
 	if s.spec.Strategy == strategy.OneForOne {
-		// The common case, kept cheap: no plan, no siblings.
-		g = &group{}
-		g.one[0] = ch
-		g.children = g.one[:]
+		// The common case, kept cheap: no plan, no siblings, and for a
+		// restart at once no group kept beyond this call.
 		ch.state = Restarting
-	} else {
-		g = s.collateral(ch)
+		delay, attempt := s.nextAttempt(ch, now)
+		if delay > 0 {
+			g := &group{attempt: attempt}
+			g.one[0] = ch
+			g.children = g.one[:]
+			s.schedule(c, g, ch, delay, false)
+			return
+		}
+		one := [1]*child{ch}
+		s.restartNow(c, &group{children: one[:], attempt: attempt}, ch)
+		return
 	}
-	delay, attempt := ch.bo.Next(ch.r.backoff, now, s.env.rnd)
+	g := s.collateral(ch)
+	delay, attempt := s.nextAttempt(ch, now)
 	g.attempt = attempt
 	s.schedule(c, g, ch, delay, false)
 }
@@ -146,23 +155,38 @@ func (s *supervisor) onSuspended(ch *child, m actor.ChildExit) {
 }
 
 // schedule restarts g after delay: at once, within this Receive, for the
-// first attempt without backoff (the fast path of a crash); otherwise
+// first attempt without backoff; otherwise
 // through a restartDue message, so that API calls and other exits are
 // handled between attempts (OTP's try_again_restart).
 func (s *supervisor) schedule(c *actor.Context, g *group, ch *child, delay time.Duration, retry bool) {
-	ev := Event{Kind: ChildRestarting, Supervisor: s.path, Child: ch.id, Ref: ch.ref,
-		Delay: delay, Attempt: g.attempt, Restarts: s.window.Restarts(s.env.clock.Now())}
 	if delay <= 0 && !retry {
-		s.env.emit(ev, ch.r.restart.String())
-		s.runRestart(c, g)
+		s.restartNow(c, g, ch)
 		return
 	}
+	ev := s.restarting(g, ch, delay)
 	token, self := restartTokens.Add(1), s.self
 	s.pending[token] = g
 	// The timer is set before the event goes out, so that a test that sees
 	// the event can move a fake clock past it.
 	g.timer = s.env.clock.AfterFunc(delay, func() { _ = self.Send(restartDue{token: token}) })
 	s.env.emit(ev, ch.r.restart.String())
+}
+
+// restarting returns the ChildRestarting event of g, restarted for ch after
+// delay.
+func (s *supervisor) restarting(g *group, ch *child, delay time.Duration) Event {
+	s.mu.Lock()
+	restarts := s.window.Restarts(s.env.clock.Now())
+	s.mu.Unlock()
+	return Event{Kind: ChildRestarting, Supervisor: s.path, Child: ch.id, Ref: ch.ref,
+		Delay: delay, Attempt: g.attempt, Restarts: restarts}
+}
+
+// restartNow reports and carries out the restart of g, for ch, at once. g is
+// not kept: it may live on the caller's stack.
+func (s *supervisor) restartNow(c *actor.Context, g *group, ch *child) {
+	s.env.emit(s.restarting(g, ch, 0), ch.r.restart.String())
+	s.runRestart(c, g)
 }
 
 // runRestart starts g's children in order. A child that fails to start
@@ -178,15 +202,30 @@ func (s *supervisor) runRestart(c *actor.Context, g *group) {
 			continue
 		}
 		now := s.env.clock.Now()
-		if !s.window.Allow(now) {
+		if !s.allow(now) {
 			s.giveUp(c, ErrIntensityExceeded, ch.id, err)
 			return
 		}
-		delay, attempt := ch.bo.Next(ch.r.backoff, now, s.env.rnd)
+		delay, attempt := s.nextAttempt(ch, now)
 		rest := &group{children: append([]*child(nil), g.children[i:]...), attempt: attempt}
 		s.schedule(c, rest, ch, delay, true)
 		return
 	}
+}
+
+// allow records a restart in the intensity window and reports whether it
+// stays within the intensity.
+func (s *supervisor) allow(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.window.Allow(now)
+}
+
+// nextAttempt counts a restart attempt of ch and returns its backoff delay.
+func (s *supervisor) nextAttempt(ch *child, now time.Time) (time.Duration, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return ch.bo.Next(ch.r.backoff, now, s.env.rnd)
 }
 
 // significantActive counts the significant children still running or about
@@ -205,6 +244,7 @@ func (s *supervisor) significantActive() int {
 // incarnation with a shutdown, which its parent handles as any child exit:
 // that is how failure escalates up the tree.
 func (s *supervisor) giveUp(c *actor.Context, cause error, childID string, last error) {
+	s.closeFast() // the window is the supervisor's alone from now on
 	if cause == ErrIntensityExceeded {
 		s.env.emit(Event{Kind: IntensityExceeded, Supervisor: s.path, Child: childID, Ref: s.self,
 			Reason: last, Restarts: s.window.Restarts(s.env.clock.Now())}, "")

@@ -37,6 +37,7 @@ func (s *supervisor) shutdown(ch *child, bound context.Context) {
 // first use and kept for the next stops, or, if timer is nil (children
 // stopped in parallel), one of its own.
 func (s *supervisor) shutdownWith(ch *child, bound context.Context, timer **time.Timer) {
+	s.claim(ch)
 	ref := ch.ref
 	ch.ref = nil
 	if ref == nil || !ref.Alive() {
@@ -130,6 +131,7 @@ func stopWithin(ref *actor.Ref, r resolved, bound context.Context, timer **time.
 // reported; a killed child starts afresh, with a new Ref. A child already
 // suspended (its own exit waits for a restart) is left as it is.
 func (s *supervisor) suspend(ch *child) {
+	s.claim(ch)
 	ref := ch.ref
 	if ref == nil || ref.Suspended() {
 		return

@@ -127,6 +127,7 @@ func (s *handle) stopOnce(ctx context.Context) StopReport {
 	s.hook.mu.Lock()
 	s.hook.ctx = ctx
 	s.hook.mu.Unlock()
+	s.env.halting.Store(true)
 	s.env.mu.Lock()
 	s.env.stopping = true
 	s.env.mu.Unlock()

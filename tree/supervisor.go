@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,7 +51,13 @@ type child struct {
 	r     resolved
 	ref   *actor.Ref // nil when no actor exists
 	state ChildState
-	bo    strategy.BackoffState
+	bo    strategy.BackoffState // guarded by the supervisor's mu
+
+	// The fast path (see fast.go), guarded by the supervisor's mu.
+	fastRef  *actor.Ref   // the actor whose next exit may be decided on the fast path
+	inflight bool         // a restart decided on the fast path is under way
+	fastOpt  actor.Option // installs hook, made once
+	hook     fastHook     // the child's actor.Restarter
 }
 
 // restartDue is the message a backoff timer sends the supervisor.
@@ -80,8 +87,8 @@ type supervisor struct {
 
 	self      *actor.Ref
 	children  []*child
-	window    *strategy.Window
-	ctx       context.Context // children's spawn context
+	window    *strategy.Window // guarded by mu
+	ctx       context.Context  // children's spawn context
 	cancel    context.CancelFunc
 	pending   map[uint64]*group
 	ending    bool // the incarnation is ending: handle nothing more
@@ -90,10 +97,20 @@ type supervisor struct {
 	parentOpt actor.Option // actor.WithParent(self), made once for all children
 	timer     *time.Timer  // waits for children to stop, one at a time (see shutdown)
 	nextID    uint64
+
+	// mu guards the window, the children's backoff and fast-path fields, and
+	// what follows: what the children's goroutines share with the
+	// supervisor's on the fast path of a crash (see fast.go).
+	mu       sync.Mutex
+	flight   sync.Cond // on mu: a restart in flight has finished
+	open     bool      // the fast path is open: Init is done, Terminate not begun
+	inflight int       // restarts in flight
 }
 
 func newSupervisor(e *env, spec *Spec, path string) *supervisor {
-	return &supervisor{env: e, spec: spec, path: path}
+	s := &supervisor{env: e, spec: spec, path: path}
+	s.flight.L = &s.mu
+	return s
 }
 
 // Init starts the children in order. A child that fails to start stops those
@@ -121,11 +138,13 @@ func (s *supervisor) Init(c *actor.Context) error {
 		}
 	}
 	s.env.emit(Event{Kind: SupervisorStarted, Supervisor: s.path, Ref: s.self}, "")
+	s.openFast()
 	return nil
 }
 
 // Terminate stops the children left, in reverse start order.
 func (s *supervisor) Terminate(c *actor.Context, reason error) {
+	s.closeFast()
 	bound, cancel := s.stopBound()
 	defer cancel()
 	s.stopAll(bound)
@@ -147,6 +166,8 @@ func (s *supervisor) Receive(c *actor.Context, msg any) error {
 			delete(s.pending, m.token)
 			s.runRestart(c, g)
 		}
+	case fastFailed:
+		s.onFastFailed(c, m)
 	case command:
 		_ = m.handle(s, c) // a caller that gave up is no failure of ours
 	}
@@ -180,7 +201,7 @@ func (s *supervisor) makeActor(ch *child) (a actor.Actor, err error) {
 }
 
 func (s *supervisor) spawnOpts(ch *child) []actor.Option {
-	opts := make([]actor.Option, 0, len(ch.r.spec.actorOpts)+6)
+	opts := make([]actor.Option, 0, len(ch.r.spec.actorOpts)+7)
 	if s.env.dirOpt != nil {
 		opts = append(opts, s.env.dirOpt) // first, so that ActorOptions may override it
 	}
@@ -192,6 +213,9 @@ func (s *supervisor) spawnOpts(ch *child) []actor.Option {
 		actor.WithDeadLetters(s.env.deadLetters(s.path, ch.id)))
 	if ch.r.typ == SupervisorChild {
 		opts = append(opts, actor.WithTrapExits())
+	}
+	if s.fastEligible(ch) {
+		opts = append(opts, s.fastOption(ch))
 	}
 	return opts
 }
@@ -231,12 +255,18 @@ func (s *supervisor) start(ch *child, attempt int) error {
 		return err
 	}
 	ch.state = Running
-	ch.bo.Started(s.env.clock.Now())
+	now := s.env.clock.Now()
 	kind := ChildStarted
 	if attempt > 0 {
 		kind = ChildRestarted
 	}
-	s.env.emit(Event{Kind: kind, Supervisor: s.path, Child: ch.id, Ref: ch.ref, Attempt: attempt}, ch.r.restart.String())
+	s.env.emitAt(Event{Kind: kind, Supervisor: s.path, Child: ch.id, Ref: ch.ref, Attempt: attempt}, ch.r.restart.String(), now)
+	s.mu.Lock()
+	ch.bo.Started(now)
+	if s.fastEligible(ch) {
+		ch.fastRef = ch.ref // from now on, its next exit may be decided on the fast path
+	}
+	s.mu.Unlock()
 	return nil
 }
 
@@ -244,6 +274,7 @@ func (s *supervisor) start(ch *child, attempt int) error {
 // an actor that is suspended or already gone: running ones go through
 // shutdown.
 func (s *supervisor) forget(ch *child) {
+	s.claim(ch)
 	if ch.ref != nil {
 		_ = ch.ref.Stop(context.Background()) // a suspended actor ends at once
 		ch.ref = nil
