@@ -13,9 +13,10 @@ const batchSize = 128
 const idleSpins = 4
 
 const (
-	batchEmpty = iota // the mailbox ran dry
-	batchMore         // the batch is used up; messages remain
-	batchExit         // the incarnation ended
+	batchEmpty     = iota // the mailbox ran dry
+	batchMore             // the batch is used up; messages remain
+	batchExit             // the incarnation ended
+	batchRestarted        // the incarnation ended and the next one runs on this goroutine
 )
 
 // start runs a's Init, if any, as a new incarnation. The caller owns the
@@ -80,6 +81,8 @@ func (r *Ref) loop() {
 		switch r.batch() {
 		case batchExit:
 			return
+		case batchRestarted:
+			continue
 		case batchMore:
 			runtime.Gosched()
 			continue
@@ -101,8 +104,10 @@ func (r *Ref) loop() {
 func (r *Ref) batch() (res int) {
 	defer func() {
 		if v := recover(); v != nil {
-			r.endIncarnation(&PanicError{Value: v, Stack: captureStack()}, false)
 			res = batchExit
+			if r.endIncarnation(&PanicError{Value: v, Stack: captureStack()}, false) {
+				res = batchRestarted
+			}
 		}
 	}()
 	for i := 0; i < batchSize; i++ {
@@ -136,8 +141,7 @@ func (r *Ref) onExitRequest() bool {
 		r.pending.CompareAndSwap(p, nil)
 		return false
 	}
-	r.endIncarnation(p.reason, p.final)
-	return true
+	return !r.endIncarnation(p.reason, p.final)
 }
 
 // handle passes one message to the behaviour and reports whether the
@@ -167,8 +171,7 @@ func (r *Ref) handle(msg any) bool {
 			err, final = p.reason, p.final
 		}
 	}
-	r.endIncarnation(err, final)
-	return true
+	return !r.endIncarnation(err, final)
 }
 
 // requested reports the exit asked of the running incarnation from outside:
@@ -186,13 +189,21 @@ func (r *Ref) requested() *exitRequest {
 
 var spawnEnded = &exitRequest{reason: ErrShutdown, final: true}
 
-// runTask is the goroutine of a Task incarnation.
+// runTask is the goroutine of a Task incarnation, and of the next ones when
+// they restart in place.
 func (r *Ref) runTask() {
+	for r.runTaskOnce() {
+	}
+}
+
+// runTaskOnce runs one Task incarnation and reports whether the next one
+// restarted in place, on this goroutine.
+func (r *Ref) runTaskOnce() bool {
 	t := r.behavior.(*task)
 	reason := r.callTask(t)
 	if p := r.pending.Load(); p != nil && p.kill {
 		r.finish(ErrKilled)
-		return
+		return false
 	}
 	final := false
 	if p := r.requested(); p != nil {
@@ -203,7 +214,7 @@ func (r *Ref) runTask() {
 	if reason == nil && r.c.stop != nil {
 		reason = r.c.stop.reason
 	}
-	r.endIncarnation(reason, final)
+	return r.endIncarnation(reason, final)
 }
 
 func (r *Ref) callTask(t *task) (err error) {
@@ -218,8 +229,10 @@ func (r *Ref) callTask(t *task) (err error) {
 // endIncarnation ends the current incarnation with reason: the call being
 // handled gets the reason, Terminate runs, the incarnation's context is
 // cancelled. A supervised actor is then suspended and its parent told; any
-// other actor, or a final end, stops for good.
-func (r *Ref) endIncarnation(reason error, final bool) {
+// other actor, or a final end, stops for good. It reports true if the actor
+// restarted in place at once (see Restarter): the caller keeps the consumer
+// side and goes on with the next incarnation.
+func (r *Ref) endIncarnation(reason error, final bool) bool {
 	if p := r.pending.Load(); p != nil && p.final {
 		final = true
 	}
@@ -235,8 +248,10 @@ func (r *Ref) endIncarnation(reason error, final bool) {
 		inc := r.inc.Load()
 		p := r.pending.Load()
 		requested := p != nil && p.suspend && p.inc == inc
-		if rs := r.set.restarter; rs != nil && !requested && (p == nil || !p.final) && r.restartInPlace(rs, reason) {
-			return
+		if rs := r.set.restarter; rs != nil && !requested && (p == nil || !p.final) {
+			if decided, running := r.restartInPlace(rs, reason); decided {
+				return running
+			}
 		}
 		r.state.Store(stateSuspended)
 		r.wakeSuspendWaiters()
@@ -245,18 +260,19 @@ func (r *Ref) endIncarnation(reason error, final bool) {
 			if r.state.CompareAndSwap(stateSuspended, stateRunning) {
 				r.finish(p.reason)
 			}
-			return
+			return false
 		}
 		if r.parent.mb.PushSystem(ChildExit{Child: r, Reason: reason, Incarnation: inc, Requested: requested}) == nil {
 			r.parent.schedule()
-			return
+			return false
 		}
 		// The parent is gone: nobody will restart us.
 		if !r.state.CompareAndSwap(stateSuspended, stateRunning) {
-			return
+			return false
 		}
 	}
 	r.finish(reason)
+	return false
 }
 
 func (r *Ref) terminate(t Terminator, reason error) (out error) {

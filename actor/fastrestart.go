@@ -4,14 +4,15 @@ package actor
 // incarnation ended asks its Restarter on its own goroutine, and restarts in
 // place at once, instead of suspending and waiting for its parent.
 
-// restartInPlace offers the end of the current incarnation to rs. It reports
-// false if rs leaves it to the parent; true if rs decided, in which case the
-// actor runs its next incarnation, or is suspended without a ChildExit, and
-// the caller gives up the consumer side.
-func (r *Ref) restartInPlace(rs Restarter, reason error) bool {
+// restartInPlace offers the end of the current incarnation to rs. decided is
+// false if rs leaves it to the parent. Otherwise running tells whether the
+// next incarnation runs, in which case the caller keeps the consumer side and
+// goes on dispatching on its goroutine; if not, the actor is suspended
+// without a ChildExit and the caller gives the consumer side up.
+func (r *Ref) restartInPlace(rs Restarter, reason error) (decided, running bool) {
 	next, decided := rs.RestartNow(r, reason)
 	if !decided {
-		return false
+		return false, false
 	}
 	err := ErrNilActor
 	if next != nil {
@@ -19,8 +20,7 @@ func (r *Ref) restartInPlace(rs Restarter, reason error) bool {
 	}
 	if err == nil {
 		rs.Restarted(r, nil)
-		r.launch()
-		return true
+		return true, true // the caller goes on dispatching
 	}
 	// As a failed Restart: suspended, waiting for the parent, whom the
 	// Restarter tells.
@@ -30,7 +30,7 @@ func (r *Ref) restartInPlace(rs Restarter, reason error) bool {
 	if p := r.pending.Load(); p != nil && p.final && r.state.CompareAndSwap(stateSuspended, stateRunning) {
 		r.finish(p.reason)
 	}
-	return true
+	return true, false
 }
 
 // reincarnate starts a as the next incarnation, as Restart does, on the
