@@ -44,6 +44,7 @@ type (
 	deleteCmd     struct{ id string }
 	whichCmd      struct{}
 	countCmd      struct{}
+	subscribeCmd  struct{ buffer int }
 )
 
 func (m startChildCmd) handle(s *supervisor, c *actor.Context) error {
@@ -142,6 +143,12 @@ func (whichCmd) handle(s *supervisor, c *actor.Context) error {
 		out = append(out, info)
 	}
 	return c.Reply(out)
+}
+
+// handle subscribes to this supervisor's subtree: a subscription made within
+// the supervisor's Receive sees every event of the subtree from then on.
+func (m subscribeCmd) handle(s *supervisor, c *actor.Context) error {
+	return c.Reply(s.env.bus.subscribe(s.path, m.buffer))
 }
 
 func (countCmd) handle(s *supervisor, c *actor.Context) error {

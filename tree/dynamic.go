@@ -157,6 +157,12 @@ func (d DynamicRef) CountChildren(ctx context.Context) (Counts, error) {
 	return call[Counts](ctx, d.ref, countCmd{})
 }
 
+// Subscribe returns a subscription to the events of this dynamic supervisor
+// and of its children's subtrees (see SupervisorRef.Subscribe).
+func (d DynamicRef) Subscribe(ctx context.Context, buffer int) (*Subscription, error) {
+	return call[*Subscription](ctx, d.ref, subscribeCmd{buffer})
+}
+
 // Stop stops every child in parallel, each within its shutdown timeout,
 // the whole bounded by ctx and by the longest timeout plus ShutdownGrace.
 func (d *DynamicSup) Stop(ctx context.Context) StopReport { return d.handle.stop(ctx) }

@@ -24,6 +24,17 @@ type options struct {
 	rnd    func() float64
 	reg    *registry.Registry
 	slow   bool // no fast path (see fast.go): for tests that compare the two
+	sub    **Subscription
+	subBuf int
+}
+
+// WithSubscription subscribes to the tree's events before its first child
+// starts, so that the subscription sees the start too (Subscribe, called
+// after Start, cannot): *sub is set, with a buffer of that many events (0:
+// the spec's EventBuffer), before Start returns, even if the start fails
+// (its channel is then closed after the events of the failure).
+func WithSubscription(sub **Subscription, buffer int) Option {
+	return func(o *options) { o.sub, o.subBuf = sub, buffer }
 }
 
 // WithLogger sets the logger of the tree's reports and of its actors; it
@@ -50,6 +61,8 @@ type env struct {
 	reg    *registry.Registry // nil without WithRegistry
 	dirOpt actor.Option       // actor.WithDirectory(reg), or nil
 	slow   bool               // every exit goes through the supervisor's Receive
+	sub    **Subscription     // WithSubscription's, subscribed at the root's spawn
+	subBuf int
 
 	logMu  sync.Mutex            // orders reports as their events' numbers (see emitAt)
 	omu    sync.Mutex            // guards owners
@@ -70,7 +83,8 @@ func newEnv(buffer int, opts []Option) *env {
 			f(&o)
 		}
 	}
-	e := &env{bus: newBus(buffer), clock: o.clock, rnd: o.rnd, reg: o.reg, slow: o.slow}
+	e := &env{bus: newBus(buffer), clock: o.clock, rnd: o.rnd, reg: o.reg, slow: o.slow,
+		sub: o.sub, subBuf: o.subBuf}
 	if e.reg != nil {
 		e.dirOpt = actor.WithDirectory(e.reg)
 		e.owners = make(map[*actor.Ref]*owner)

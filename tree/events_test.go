@@ -174,3 +174,91 @@ func TestAttemptTimeout(t *testing.T) {
 		assert.False(t, errors.Is(exited.Reason, tree.ErrAttemptTimeout))
 	})
 }
+
+func TestSubscribeToANestedSupervisor(t *testing.T) {
+	ctx := context.Background()
+	sup := start(t, tree.Spec{Children: []tree.ChildSpec{
+		worker("top", nil),
+		tree.Supervisor("mid", tree.Spec{Children: []tree.ChildSpec{
+			worker("a", nil),
+			tree.Dynamic("pool", tree.DynamicSpec{Template: func(any) tree.ChildSpec { return worker("", nil) }}),
+		}}),
+	}})
+	mid := tree.SupervisorAt(refOf(t, sup, "mid"))
+	sub, err := mid.Subscribe(ctx, 16)
+	require.NoError(t, err)
+	defer sub.Close()
+
+	require.NoError(t, refOf(t, sup, "top").Send("crash")) // outside mid's subtree
+	infos, err := mid.WhichChildren(ctx)
+	require.NoError(t, err)
+	var a, pool *actor.Ref
+	for _, in := range infos {
+		switch in.ID {
+		case "a":
+			a = in.Ref
+		case "pool":
+			pool = in.Ref
+		}
+	}
+	require.NoError(t, a.Send("crash"))
+	e := <-sub.Events()
+	assert.Equal(t, "root/mid", e.Supervisor, "the first event the subscription sees is from its subtree: %v", e)
+	assert.Equal(t, "a", e.Child)
+
+	poolSub, err := tree.DynamicAt(pool).Subscribe(ctx, 16)
+	require.NoError(t, err)
+	defer poolSub.Close()
+	_, err = tree.DynamicAt(pool).StartChild(ctx, nil)
+	require.NoError(t, err)
+	for e := range poolSub.Events() {
+		assert.Equal(t, "root/mid/pool", e.Supervisor)
+		if e.Kind == tree.ChildStarted {
+			break
+		}
+	}
+	for e := range sub.Events() {
+		if e.Supervisor == "root/mid/pool" && e.Kind == tree.ChildStarted {
+			break // mid's subscription sees below it too
+		}
+		assert.NotEqual(t, "root", e.Supervisor, "nothing from above: %v", e)
+	}
+
+	sup.Stop(ctx)
+	_, err = mid.Subscribe(ctx, 1)
+	assert.Error(t, err, "a stopped supervisor takes no subscription")
+}
+
+func TestWithSubscriptionSeesTheStart(t *testing.T) {
+	var sub *tree.Subscription
+	sup := start(t, tree.Spec{Children: []tree.ChildSpec{worker("a", nil), worker("b", nil)}},
+		tree.WithSubscription(&sub, 16))
+	require.NotNil(t, sub)
+	defer sub.Close()
+	var kinds []string
+	for e := range sub.Events() {
+		kinds = append(kinds, e.Kind.String()+" "+e.Child)
+		if e.Kind == tree.SupervisorStarted {
+			break
+		}
+	}
+	assert.Equal(t, []string{"child_started a", "child_started b", "supervisor_started "}, kinds)
+	sup.Stop(context.Background())
+
+	var failed *tree.Subscription
+	_, err := tree.Start(context.Background(), tree.Spec{Children: []tree.ChildSpec{
+		tree.Worker("bad", func() actor.Actor { return initFails{} }),
+	}}, quiet(), tree.WithSubscription(&failed, 16))
+	require.Error(t, err)
+	var got []tree.EventKind
+	for e := range failed.Events() { // closed: the tree never ran
+		got = append(got, e.Kind)
+	}
+	assert.Contains(t, got, tree.StartFailed)
+}
+
+// initFails is an actor whose Init fails.
+type initFails struct{}
+
+func (initFails) Init(*actor.Context) error         { return errors.New("no") }
+func (initFails) Receive(*actor.Context, any) error { return nil }

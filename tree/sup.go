@@ -61,6 +61,9 @@ func Start(ctx context.Context, spec Spec, opts ...Option) (*Sup, error) {
 
 // startRoot spawns s as the root of a tree.
 func startRoot(ctx context.Context, e *env, s *supervisor) (*handle, error) {
+	if e.sub != nil {
+		*e.sub = e.bus.subscribe(s.path, e.subBuf)
+	}
 	s.root = &rootHooks{}
 	unobserve := func() {}
 	opts := []actor.Option{actor.WithName(s.path), actor.WithTrapExits(), e.logOpt,
@@ -234,6 +237,13 @@ func (s SupervisorRef) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
 // CountChildren is Sup.CountChildren.
 func (s SupervisorRef) CountChildren(ctx context.Context) (Counts, error) {
 	return call[Counts](ctx, s.ref, countCmd{})
+}
+
+// Subscribe returns a subscription to the events of this supervisor and of
+// the subtree below it (see Sup.Subscribe). It fails, as any call, once the
+// supervisor has stopped.
+func (s SupervisorRef) Subscribe(ctx context.Context, buffer int) (*Subscription, error) {
+	return call[*Subscription](ctx, s.ref, subscribeCmd{buffer})
 }
 
 // Subscribe returns a subscription to the events of the whole tree, with a
