@@ -203,6 +203,10 @@ func (m dynStartCmd) handle(s *supervisor, c *actor.Context) error {
 		return c.ReplyError(err)
 	}
 	ch := &child{id: id, r: resolve(s.spec, cs), state: Stopped}
+	if !s.take(ch) {
+		// As MaxChildren: a dynamic child starts now or not at all.
+		return c.ReplyError(fmt.Errorf("%w: %s", ErrSubtreeFull, id))
+	}
 	s.children = append(s.children, ch)
 	if err := s.start(ch, 0); err != nil {
 		s.remove(ch)

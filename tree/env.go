@@ -126,8 +126,8 @@ func (e *env) emitAt(ev Event, restart string, now time.Time) {
 func (e *env) deadLetters(path, id string) func(actor.DeadLetter) {
 	return func(d actor.DeadLetter) {
 		switch d.Msg.(type) {
-		case restartDue, fastFailed:
-			return // a backoff timer that fired, or a restart that failed, as its supervisor ended
+		case restartDue, fastFailed, poolFreed:
+			return // a backoff timer that fired, a restart that failed, a slot freed, as its supervisor ended
 		case actor.ChildExit:
 			// A child's end reached its supervisor after the supervisor had
 			// stopped: it stopped that child itself, and nothing is lost.

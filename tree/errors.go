@@ -64,9 +64,12 @@ var (
 	ErrNegativeShutdown = errors.New("tree: negative shutdown timeout")
 	// ErrNegativeTimeout reports a negative attempt timeout.
 	ErrNegativeTimeout = errors.New("tree: negative attempt timeout")
-	// ErrNegativeLimit reports a negative MaxRunning, MaxChildren or
-	// EventBuffer.
+	// ErrNegativeLimit reports a negative MaxRunning, SubtreeMaxRunning,
+	// MaxChildren or EventBuffer.
 	ErrNegativeLimit = errors.New("tree: negative limit")
+	// ErrSubtreeFull is returned by a dynamic supervisor's StartChild when
+	// the SubtreeMaxRunning of a supervisor above it has no slot free.
+	ErrSubtreeFull = errors.New("tree: no slot free under SubtreeMaxRunning")
 	// ErrNilTemplate reports a DynamicSpec without a Template.
 	ErrNilTemplate = errors.New("tree: nil template")
 	// ErrNilChild reports a factory that returned a nil actor. Return Ignore

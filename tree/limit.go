@@ -1,5 +1,12 @@
 package tree
 
+import (
+	"slices"
+	"sync"
+
+	"github.com/arbor-go/arbor/actor"
+)
+
 // The concurrency limit (Spec.MaxRunning): at most that many children hold a
 // slot, a slot being held by a child that runs or waits for its restart. The
 // others wait in start order, in state Waiting, until a child ends for good
@@ -18,7 +25,7 @@ func (s *supervisor) queue(ch *child) {
 
 // startOrQueue starts ch at once if a slot is free, else queues it.
 func (s *supervisor) startOrQueue(ch *child) error {
-	if s.full() {
+	if s.full() || !s.take(ch) {
 		s.queue(ch)
 		return nil
 	}
@@ -29,7 +36,7 @@ func (s *supervisor) startOrQueue(ch *child) error {
 // that fails to start now is reported and left stopped: the supervisor's
 // own start is long past.
 func (s *supervisor) admit() {
-	if s.spec.MaxRunning <= 0 || s.ending {
+	if (s.spec.MaxRunning <= 0 && s.pool == nil) || s.ending {
 		return
 	}
 	for _, ch := range append([]*child(nil), s.children...) {
@@ -39,9 +46,144 @@ func (s *supervisor) admit() {
 		if ch.state != Waiting {
 			continue
 		}
+		if !s.take(ch) {
+			return // the subtree is full: wait for a poolFreed, in order
+		}
 		s.env.emit(Event{Kind: ChildAdmitted, Supervisor: s.path, Child: ch.id}, ch.r.restart.String())
 		if err := s.start(ch, 0); err != nil {
 			ch.state = Stopped
 		}
+	}
+}
+
+// The subtree limit (Spec.SubtreeMaxRunning): a pool of slots shared by the
+// workers and tasks of a whole subtree, whose supervisors run on goroutines
+// of their own. A child takes a slot from its supervisor's pool, and from
+// the pools of the supervisors above that have one, all at once; it gives
+// them back when it ends for good. A supervisor whose child found no slot
+// registers with the pools; a slot given back wakes them all (a poolFreed
+// message), and each tries again, in the order of its waiting children.
+
+// pool is one SubtreeMaxRunning: its slots and the supervisors waiting for
+// one. parent is the pool of the nearest supervisor above with a limit.
+type pool struct {
+	parent  *pool
+	mu      sync.Mutex
+	max     int
+	held    int
+	waiting map[*actor.Ref]struct{}
+}
+
+// poolFreed tells a waiting supervisor that a slot was given back.
+type poolFreed struct{}
+
+func newPool(parent *pool, max int) *pool {
+	return &pool{parent: parent, max: max, waiting: make(map[*actor.Ref]struct{})}
+}
+
+// chain returns p and the pools above it, outermost first: the order in
+// which they are locked.
+func (p *pool) chain() []*pool {
+	var c []*pool
+	for ; p != nil; p = p.parent {
+		c = append(c, p)
+	}
+	slices.Reverse(c)
+	return c
+}
+
+// acquire takes a slot from every pool of the chain, or, if one is full,
+// none, and registers sup to be told when a slot is given back.
+func (p *pool) acquire(sup *actor.Ref) bool {
+	c := p.chain()
+	for _, q := range c {
+		q.mu.Lock()
+	}
+	free := true
+	for _, q := range c {
+		if q.held >= q.max {
+			free = false
+		}
+	}
+	for _, q := range c {
+		if free {
+			q.held++
+			delete(q.waiting, sup)
+		} else {
+			q.waiting[sup] = struct{}{}
+		}
+	}
+	for i := len(c) - 1; i >= 0; i-- {
+		c[i].mu.Unlock()
+	}
+	return free
+}
+
+// release gives a slot back to every pool of the chain and wakes the
+// supervisors that wait.
+func (p *pool) release() {
+	var wake []*actor.Ref
+	for _, q := range p.chain() {
+		q.mu.Lock()
+		q.held--
+		for ref := range q.waiting {
+			wake = append(wake, ref)
+		}
+		clear(q.waiting)
+		q.mu.Unlock()
+	}
+	for _, ref := range wake {
+		_ = ref.Send(poolFreed{}) // a supervisor that stopped needs no slot
+	}
+}
+
+// pooled reports whether ch takes a slot from s's pool: workers and tasks
+// do; a nested supervisor does not (its own children do).
+func (s *supervisor) pooled(ch *child) bool {
+	return s.pool != nil && (ch.r.spec.kind == kindWorker || ch.r.spec.kind == kindTask)
+}
+
+// take gets ch the subtree slot it needs to start, if any, and reports
+// whether it may start.
+func (s *supervisor) take(ch *child) bool {
+	if !s.pooled(ch) || ch.slot {
+		return true
+	}
+	if !s.pool.acquire(s.self) {
+		return false
+	}
+	ch.slot = true
+	return true
+}
+
+// giveBack returns the subtree slot of ch, if it holds one.
+func (s *supervisor) giveBack(ch *child) {
+	if ch.slot {
+		ch.slot = false
+		s.pool.release()
+	}
+}
+
+// settleSlots gives back the slots of the children that no longer run or
+// wait for a restart: they ended for good.
+func (s *supervisor) settleSlots() {
+	if s.pool == nil {
+		return
+	}
+	for _, ch := range s.children {
+		if ch.slot && ch.state != Running && ch.state != Restarting {
+			s.giveBack(ch)
+		}
+	}
+}
+
+// releaseAll gives back every subtree slot of the supervisor's children: its
+// incarnation ends, and they with it.
+func (s *supervisor) releaseAll() {
+	if s.pool == nil {
+		return
+	}
+	for _, ch := range s.children {
+		s.giveBack(ch)
 	}
 }

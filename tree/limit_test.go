@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/arbor-go/arbor/actor"
 	"github.com/arbor-go/arbor/strategy"
 	"github.com/arbor-go/arbor/tree"
 	"github.com/stretchr/testify/assert"
@@ -71,5 +72,106 @@ func TestMaxRunning(t *testing.T) {
 		require.NoError(t, err)
 		assert.Nil(t, ref)
 		assert.Equal(t, tree.Waiting, stateOf(t, sup, "b"))
+	})
+}
+
+// childOf returns the Ref and state of child id of the supervisor at ref.
+func childOf(t *testing.T, ref *actor.Ref, id string) (*actor.Ref, tree.ChildState) {
+	t.Helper()
+	infos, err := tree.SupervisorAt(ref).WhichChildren(context.Background())
+	require.NoError(t, err)
+	for _, in := range infos {
+		if in.ID == id {
+			return in.Ref, in.State
+		}
+	}
+	require.FailNow(t, "no such child", id)
+	return nil, 0
+}
+
+func TestSubtreeMaxRunning(t *testing.T) {
+	ctx := context.Background()
+	transient := tree.Restart(strategy.Transient)
+	nested := func(id string, spec tree.Spec) tree.ChildSpec { return tree.Supervisor(id, spec) }
+
+	t.Run("workers of nested supervisors share the cap, and wait in order", func(t *testing.T) {
+		sup := start(t, tree.Spec{SubtreeMaxRunning: 2, Children: []tree.ChildSpec{
+			nested("A", tree.Spec{Children: []tree.ChildSpec{worker("a1", nil, transient), worker("a2", nil)}}),
+			nested("B", tree.Spec{Children: []tree.ChildSpec{worker("b1", nil), worker("b2", nil)}}),
+		}})
+		ev := events(t, sup)
+		A, B := refOf(t, sup, "A"), refOf(t, sup, "B")
+		_, st := childOf(t, B, "b1")
+		assert.Equal(t, tree.Waiting, st, "the subtree's two slots are A's")
+		_, st = childOf(t, B, "b2")
+		assert.Equal(t, tree.Waiting, st)
+		n, err := tree.SupervisorAt(B).CountChildren(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, n.Active)
+
+		a2, _ := childOf(t, A, "a2")
+		require.NoError(t, a2.Send("crash")) // a crash keeps its slot
+		ev(tree.ChildRestarted, "a2")
+		_, st = childOf(t, B, "b1")
+		assert.Equal(t, tree.Waiting, st)
+
+		a1, _ := childOf(t, A, "a1")
+		require.NoError(t, a1.Send("normal")) // a transient child's end frees its slot
+		admitted := ev(tree.ChildAdmitted, "b1")
+		assert.Equal(t, "root/B", admitted.Supervisor)
+		_, st = childOf(t, B, "b1")
+		assert.Equal(t, tree.Running, st)
+		_, st = childOf(t, B, "b2")
+		assert.Equal(t, tree.Waiting, st, "b2 still waits: b1 was first")
+
+		require.NoError(t, tree.SupervisorAt(A).TerminateChild(ctx, "a2"))
+		ev(tree.ChildAdmitted, "b2")
+	})
+
+	t.Run("a stopped supervisor gives its children's slots back", func(t *testing.T) {
+		sup := start(t, tree.Spec{SubtreeMaxRunning: 1, Children: []tree.ChildSpec{
+			nested("A", tree.Spec{Children: []tree.ChildSpec{worker("a", nil)}}),
+			nested("B", tree.Spec{Children: []tree.ChildSpec{worker("b", nil)}}),
+		}})
+		ev := events(t, sup)
+		_, st := childOf(t, refOf(t, sup, "B"), "b")
+		require.Equal(t, tree.Waiting, st)
+		require.NoError(t, sup.TerminateChild(ctx, "A"))
+		ev(tree.ChildAdmitted, "b")
+	})
+
+	t.Run("caps nest: a child needs a slot from every capped supervisor above it", func(t *testing.T) {
+		sup := start(t, tree.Spec{SubtreeMaxRunning: 3, Children: []tree.ChildSpec{
+			nested("B", tree.Spec{SubtreeMaxRunning: 1, Children: []tree.ChildSpec{worker("b1", nil), worker("b2", nil)}}),
+			worker("c", nil), worker("d", nil), worker("e", nil),
+		}})
+		B := refOf(t, sup, "B")
+		_, st := childOf(t, B, "b2")
+		assert.Equal(t, tree.Waiting, st, "B's own cap is 1")
+		assert.Equal(t, tree.Running, stateOf(t, sup, "c"))
+		assert.Equal(t, tree.Running, stateOf(t, sup, "d"))
+		assert.Equal(t, tree.Waiting, stateOf(t, sup, "e"), "b1, c and d hold the root's 3")
+	})
+
+	t.Run("a dynamic supervisor under a cap refuses a child it has no slot for", func(t *testing.T) {
+		sup := start(t, tree.Spec{SubtreeMaxRunning: 1, Children: []tree.ChildSpec{
+			tree.Dynamic("pool", tree.DynamicSpec{Template: func(any) tree.ChildSpec { return worker("", nil) }}),
+		}})
+		pool := tree.DynamicAt(refOf(t, sup, "pool"))
+		first, err := pool.StartChild(ctx, nil)
+		require.NoError(t, err)
+		_, err = pool.StartChild(ctx, nil)
+		assert.ErrorIs(t, err, tree.ErrSubtreeFull)
+		require.NoError(t, pool.TerminateChild(ctx, first))
+		_, err = pool.StartChild(ctx, nil)
+		assert.NoError(t, err, "the slot came back")
+	})
+
+	t.Run("a negative cap is a spec error", func(t *testing.T) {
+		err := tree.Validate(tree.Spec{SubtreeMaxRunning: -1})
+		assert.ErrorIs(t, err, tree.ErrNegativeLimit)
+		var se *tree.SpecError
+		require.ErrorAs(t, err, &se)
+		assert.Equal(t, "SubtreeMaxRunning", se.Field)
 	})
 }

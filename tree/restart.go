@@ -123,7 +123,7 @@ func (s *supervisor) collateral(ch *child) *group {
 		case x == ch || x.state == Running || x.state == Restarting:
 		case x.state == Waiting:
 			continue
-		case s.full(): // a stopped child that OTP would start again, but no slot is free
+		case s.full() || !s.take(x): // a stopped child that OTP would start again, but no slot is free
 			s.queue(x)
 			continue
 		}

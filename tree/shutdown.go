@@ -179,6 +179,7 @@ func (s *supervisor) stopAll(bound context.Context) {
 	}
 	if s.dyn != nil {
 		s.stopParallel(bound)
+		s.releaseAll()
 		s.children = s.children[:0]
 		return
 	}

@@ -43,6 +43,14 @@ type Spec struct {
 	// state Waiting, until a child ends for good (ChildQueued and
 	// ChildAdmitted events tell). The cap is per supervisor, not per subtree.
 	MaxRunning int
+	// SubtreeMaxRunning caps how many workers and tasks of the whole
+	// subtree (this supervisor's children, and those of every supervisor
+	// below it, dynamic ones included) hold a slot at once; 0 means no cap.
+	// A child that finds none waits, in state Waiting, as under MaxRunning,
+	// until one is given back anywhere in the subtree; a dynamic
+	// supervisor's StartChild fails instead, with ErrSubtreeFull. Caps
+	// nest: a child takes a slot from every capped supervisor above it.
+	SubtreeMaxRunning int
 	// EventBuffer is the default buffer of a subscription; 0 means
 	// DefaultEventBuffer.
 	EventBuffer int

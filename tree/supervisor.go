@@ -52,6 +52,7 @@ type child struct {
 	ref   *actor.Ref // nil when no actor exists
 	state ChildState
 	bo    strategy.BackoffState // guarded by the supervisor's mu
+	slot  bool                  // holds a slot of the supervisor's pool (SubtreeMaxRunning)
 
 	// The fast path (see fast.go), guarded by the supervisor's mu.
 	fastRef  *actor.Ref   // the actor whose next exit may be decided on the fast path
@@ -97,6 +98,8 @@ type supervisor struct {
 	parentOpt actor.Option // actor.WithParent(self), made once for all children
 	timer     *time.Timer  // waits for children to stop, one at a time (see shutdown)
 	nextID    uint64
+	above     *pool // the pool of the nearest capped supervisor above, set by the parent
+	pool      *pool // this incarnation's pool: its own (SubtreeMaxRunning), or above
 
 	// mu guards the window, the children's backoff and fast-path fields, and
 	// what follows: what the children's goroutines share with the
@@ -127,11 +130,16 @@ func (s *supervisor) Init(c *actor.Context) error {
 	// still end, so their spawn context goes with it.
 	cancel := s.cancel
 	s.unwatch = s.self.AfterStop(func(*actor.Ref, error) { cancel() })
+	s.pool = s.above
+	if n := s.spec.SubtreeMaxRunning; n > 0 {
+		s.pool = newPool(s.above, n)
+	}
 	for _, cs := range s.spec.Children {
 		ch := &child{id: cs.ID, r: resolve(s.spec, cs), state: Stopped}
 		s.children = append(s.children, ch)
 		if err := s.startOrQueue(ch); err != nil {
 			s.stopAll(context.Background())
+			s.releaseAll()
 			s.cancel()
 			s.unwatch()
 			return &StartError{Supervisor: s.path, Child: cs.ID, Err: err}
@@ -148,6 +156,7 @@ func (s *supervisor) Terminate(c *actor.Context, reason error) {
 	bound, cancel := s.stopBound()
 	defer cancel()
 	s.stopAll(bound)
+	s.releaseAll()
 	s.cancel()
 	s.unwatch()
 	s.env.emit(Event{Kind: SupervisorStopped, Supervisor: s.path, Ref: s.self, Reason: reason}, "")
@@ -168,9 +177,12 @@ func (s *supervisor) Receive(c *actor.Context, msg any) error {
 		}
 	case fastFailed:
 		s.onFastFailed(c, m)
+	case poolFreed:
+		s.admit()
 	case command:
 		_ = m.handle(s, c) // a caller that gave up is no failure of ours
 	}
+	s.settleSlots()
 	return nil
 }
 
@@ -190,9 +202,13 @@ func (s *supervisor) makeActor(ch *child) (a actor.Actor, err error) {
 	case kindTask:
 		a = actor.Task(attemptTask(spec.task, ch.r.attempt))
 	case kindSupervisor:
-		a = newSupervisor(s.env, spec.sup, s.path+"/"+ch.id)
+		sup := newSupervisor(s.env, spec.sup, s.path+"/"+ch.id)
+		sup.above = s.pool
+		a = sup
 	case kindDynamic:
-		a = newDynamicActor(s.env, spec.dyn, s.path+"/"+ch.id)
+		sup := newDynamicActor(s.env, spec.dyn, s.path+"/"+ch.id)
+		sup.above = s.pool
+		a = sup
 	}
 	if a == nil {
 		return nil, ErrNilChild
@@ -282,8 +298,9 @@ func (s *supervisor) forget(ch *child) {
 	ch.state = Stopped
 }
 
-// remove drops ch's spec.
+// remove drops ch's spec, and gives back its subtree slot.
 func (s *supervisor) remove(ch *child) {
+	s.giveBack(ch)
 	for i, x := range s.children {
 		if x == ch {
 			s.children = append(s.children[:i], s.children[i+1:]...)

@@ -35,6 +35,9 @@ func validateSpec(path string, spec *Spec) error {
 	if spec.MaxRunning < 0 {
 		add("", "MaxRunning", ErrNegativeLimit)
 	}
+	if spec.SubtreeMaxRunning < 0 {
+		add("", "SubtreeMaxRunning", ErrNegativeLimit)
+	}
 	if spec.EventBuffer < 0 {
 		add("", "EventBuffer", ErrNegativeLimit)
 	}
