@@ -62,8 +62,8 @@ func (c *Context) Context() context.Context {
 		if p := r.pending.Load(); p != nil && (p.final || p.inc == r.inc.Load()) {
 			cancel(causeOf(p.reason))
 		}
-		if r.end != nil {
-			cancel(causeOf(r.end.reason))
+		if x.ended {
+			cancel(causeOf(x.reason))
 		}
 	}
 	return x.ctx
@@ -73,10 +73,18 @@ func (c *Context) Context() context.Context {
 func (c *Context) Logger() *zerolog.Logger {
 	r := c.ref
 	r.mu.Lock()
+	if x := r.x; x != nil && x.logger != nil {
+		r.mu.Unlock()
+		return x.logger
+	}
+	r.mu.Unlock()
+	// String may take r.mu (for the ID of an unnamed actor): build the
+	// logger without it, and keep the first one made.
+	l := r.set.log().With().Str("actor", r.String()).Logger()
+	r.mu.Lock()
 	defer r.mu.Unlock()
 	x := r.more()
 	if x.logger == nil {
-		l := r.set.log().With().Str("actor", r.String()).Logger()
 		x.logger = &l
 	}
 	return x.logger

@@ -332,11 +332,12 @@ func (r *Ref) discard(msg any) {
 // (so that sends fail from now on), links, monitors and the parent.
 func (r *Ref) announce(reason error) {
 	r.mu.Lock()
-	if r.end != nil {
+	if r.ended() {
 		r.mu.Unlock()
 		return
 	}
-	r.end = &ending{reason: reason}
+	end := r.more() // the allocation an ending record would cost anyway
+	end.ended, end.reason = true, reason
 	r.mb.Close()
 	var w watchers
 	var unreg func() bool

@@ -43,22 +43,20 @@ type Ref struct {
 	c        Context
 
 	name   string
-	id     atomic.Pointer[uuid.UUID]
 	parent *Ref
 	set    *settings
 	spawn  context.Context // the context given to Spawn; incarnation contexts derive from it
 
-	mu  sync.Mutex // guards what follows
-	end *ending    // set once, when the actor stops for good
-	x   *extras    // made on first use: most actors never need them
+	mu sync.Mutex // guards what follows
+	x  *extras    // made on first use: most actors never need them
 }
-
-// ending records how an actor stopped for good.
-type ending struct{ reason error }
 
 // extras hold what only some actors need, behind one pointer so that the
 // others do not pay for it. They are guarded by Ref.mu.
 type extras struct {
+	ended    bool  // stopped for good
+	reason   error // why, once ended
+	id       *uuid.UUID
 	done     chan struct{}
 	watch    watchers
 	ctx      *actorCtx // the current incarnation's context
@@ -67,6 +65,9 @@ type extras struct {
 	dead     uint64          // dead letters counted
 	paused   []chan struct{} // closed when the actor next suspends (Suspend waits on them)
 }
+
+// ended reports whether the actor has stopped for good. r.mu must be held.
+func (r *Ref) ended() bool { return r.x != nil && r.x.ended }
 
 // more returns r's extras, making them if needed. r.mu must be held.
 func (r *Ref) more() *extras {
@@ -161,7 +162,7 @@ func spawn(ctx context.Context, a Actor, inherited *settings, opts []Option) (*R
 	if ctx.Done() != nil {
 		unreg := context.AfterFunc(ctx, func() { r.requestExit(ErrShutdown, true, false) })
 		r.mu.Lock()
-		if r.end != nil {
+		if r.ended() {
 			unreg()
 		} else {
 			r.more().unregCtx = unreg
@@ -307,7 +308,7 @@ func (r *Ref) Done() <-chan struct{} {
 	x := r.more()
 	if x.done == nil {
 		x.done = make(chan struct{})
-		if r.end != nil {
+		if x.ended {
 			close(x.done)
 		}
 	}
@@ -319,34 +320,35 @@ func (r *Ref) Done() <-chan struct{} {
 func (r *Ref) Err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.end == nil {
+	if !r.ended() {
 		return nil
 	}
-	return r.end.reason
+	return r.x.reason
 }
 
 // Alive reports whether the actor has not stopped for good.
 func (r *Ref) Alive() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.end == nil
+	return !r.ended()
 }
 
 // Name returns the name given with WithName, or "".
 func (r *Ref) Name() string { return r.name }
 
-// ID returns the actor's unique identity.
+// ID returns the actor's unique identity. (It takes r.mu: never call it, or
+// String, with r.mu held.)
 func (r *Ref) ID() uuid.UUID {
-	if id := r.id.Load(); id != nil {
-		return *id
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	x := r.more()
+	if x.id == nil {
+		// Made on first use: most actors are never asked, and a random
+		// UUID costs more than the rest of a spawn.
+		id := uuid.New()
+		x.id = &id
 	}
-	// Made on first use: most actors are never asked, and a random UUID costs
-	// more than the rest of a spawn.
-	id := uuid.New()
-	if r.id.CompareAndSwap(nil, &id) {
-		return id
-	}
-	return *r.id.Load()
+	return *x.id
 }
 
 // Incarnation counts the actor's incarnations: 1 when spawned, one more for

@@ -26,7 +26,7 @@ func (w *watchers) notify(r *Ref, reason error) {
 func (r *Ref) addWatch(id uint64, f func(*Ref, error)) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.end != nil {
+	if r.ended() {
 		return false
 	}
 	w := &r.more().watch
@@ -133,7 +133,7 @@ func (c *Context) Unlink(target *Ref) {
 func (r *Ref) addLink(other *Ref) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.end != nil {
+	if r.ended() {
 		return false
 	}
 	w := &r.more().watch

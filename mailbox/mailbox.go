@@ -90,21 +90,23 @@ const shrinkAbove = 64
 // in steady state neither side allocates.
 type Mailbox struct {
 	mu   sync.Mutex
-	user ring  // appended to by producers, under mu
-	sys  *ring // under mu; made by the first system message
+	user ring // appended to by producers, under mu
 
 	batch    ring         // consumer-owned: the user messages taken in the last swap
 	batchLen atomic.Int32 // batch.n, published for Len
 	userLen  atomic.Int32 // user.n, so that the consumer can see it empty without the lock
 	sysLen   atomic.Int32 // sys.n, likewise
 	closed   atomic.Bool  // set under mu
+	bounded  bool         // b holds a bound: set by Init
 
-	b *bounds // nil for an unbounded mailbox, which is most of them
+	b *rare // nil for an unbounded mailbox that never had a system message, which is most of them
 }
 
-// bounds is the state of a bounded mailbox, kept apart so that the many
-// unbounded mailboxes (one per actor) do not carry it.
-type bounds struct {
+// rare is what only some mailboxes need, kept apart so that the many others
+// (one per actor) do not carry it: the bound of a bounded mailbox, and the
+// system lane of one that has had a system message.
+type rare struct {
+	sys      ring // under mu
 	capacity int
 	wakeAt   int // free slots at which parked senders are woken
 	policy   Policy
@@ -131,7 +133,8 @@ func (m *Mailbox) Init(opts Options) error {
 	if opts.Capacity == 0 {
 		return nil
 	}
-	m.b = &bounds{
+	m.bounded = true
+	m.b = &rare{
 		capacity: opts.Capacity,
 		policy:   opts.Policy,
 		onDrop:   opts.OnDrop,
@@ -145,7 +148,7 @@ func (m *Mailbox) Init(opts Options) error {
 
 // Capacity returns the bound of the user lane, 0 if unbounded.
 func (m *Mailbox) Capacity() int {
-	if m.b == nil {
+	if !m.bounded {
 		return 0
 	}
 	return m.b.capacity
@@ -154,7 +157,7 @@ func (m *Mailbox) Capacity() int {
 // Policy returns the overflow policy of a bounded mailbox (Block for an
 // unbounded one, which never overflows).
 func (m *Mailbox) Policy() Policy {
-	if m.b == nil {
+	if !m.bounded {
 		return Block
 	}
 	return m.b.policy
@@ -174,8 +177,7 @@ func (m *Mailbox) push(ctx context.Context, msg any) error {
 		m.mu.Unlock()
 		return ErrClosed
 	}
-	b := m.b
-	if b == nil {
+	if !m.bounded {
 		m.user.push(msg)
 		m.userLen.Store(m.user.n)
 		long := m.user.n >= yieldAt
@@ -188,6 +190,7 @@ func (m *Mailbox) push(ctx context.Context, msg any) error {
 		}
 		return nil
 	}
+	b := m.b
 	if int(m.user.n) < b.capacity {
 		m.user.push(msg)
 		m.userLen.Store(m.user.n)
@@ -278,10 +281,10 @@ func (m *Mailbox) removeWaiter(w *waiter) bool {
 
 // wakeLocked wakes as many parked senders as there are free slots.
 func (m *Mailbox) wakeLocked() {
-	b := m.b
-	if b == nil {
+	if !m.bounded {
 		return
 	}
+	b := m.b
 	free := b.capacity - int(m.user.n)
 	if m.closed.Load() {
 		free = len(b.waiters)
@@ -295,7 +298,7 @@ func (m *Mailbox) wakeLocked() {
 	b.waiters = b.waiters[:rest]
 }
 
-func (b *bounds) drop(msg any) {
+func (b *rare) drop(msg any) {
 	b.dropped.Add(1)
 	if b.onDrop != nil {
 		b.onDrop(msg)
@@ -310,11 +313,11 @@ func (m *Mailbox) PushSystem(msg any) error {
 		m.mu.Unlock()
 		return ErrClosed
 	}
-	if m.sys == nil {
-		m.sys = new(ring)
+	if m.b == nil {
+		m.b = new(rare)
 	}
-	m.sys.push(msg)
-	m.sysLen.Store(m.sys.n)
+	m.b.sys.push(msg)
+	m.sysLen.Store(m.b.sys.n)
 	m.mu.Unlock()
 	return nil
 }
@@ -325,9 +328,9 @@ func (m *Mailbox) PushSystem(msg any) error {
 func (m *Mailbox) Pop() (msg any, ok bool) {
 	if m.sysLen.Load() > 0 {
 		m.mu.Lock()
-		if m.sys.n > 0 {
-			msg = m.sys.pop()
-			m.sysLen.Store(m.sys.n)
+		if m.b.sys.n > 0 {
+			msg = m.b.sys.pop()
+			m.sysLen.Store(m.b.sys.n)
 			m.mu.Unlock()
 			return msg, true
 		}
@@ -341,8 +344,7 @@ func (m *Mailbox) Pop() (msg any, ok bool) {
 	if m.userLen.Load() == 0 {
 		return nil, false
 	}
-	b := m.b
-	if b == nil {
+	if !m.bounded {
 		// Take everything queued in one swap; the consumer then pops the
 		// batch without the lock while producers fill the other ring.
 		m.mu.Lock()
@@ -369,6 +371,7 @@ func (m *Mailbox) Pop() (msg any, ok bool) {
 		m.mu.Unlock()
 		return nil, false
 	}
+	b := m.b // set by Init, before the mailbox was shared
 	msg = m.user.pop()
 	m.userLen.Store(m.user.n)
 	if len(b.waiters) > 0 && b.capacity-int(m.user.n) >= b.wakeAt {
@@ -414,7 +417,7 @@ func (m *Mailbox) Pending() bool {
 
 // Dropped returns how many messages DropNewest and DropOldest have discarded.
 func (m *Mailbox) Dropped() uint64 {
-	if m.b == nil {
+	if !m.bounded {
 		return 0
 	}
 	return m.b.dropped.Load()
@@ -460,8 +463,8 @@ func (m *Mailbox) Drain(f func(msg any)) int {
 func (m *Mailbox) Evict(f func(msg any)) int {
 	m.mu.Lock()
 	var out []any
-	for m.sys != nil && m.sys.n > 0 {
-		out = append(out, m.sys.pop())
+	for m.b != nil && m.b.sys.n > 0 {
+		out = append(out, m.b.sys.pop())
 	}
 	for m.user.n > 0 {
 		out = append(out, m.user.pop())
