@@ -33,9 +33,10 @@ func (r *Ref) restartInPlace(rs Restarter, reason error) (decided, running bool)
 	return true, false
 }
 
-// reincarnate starts a as the next incarnation, as Restart does, on the
-// goroutine that owns the consumer side. On failure the count of
-// incarnations is left as it was.
+// reincarnate starts a as the next incarnation, for Restart and for the fast
+// path; the caller owns the consumer side. On failure the count of
+// incarnations is left as it was, and ErrStopped means that a final exit
+// request waits: the caller suspends the actor and finishes it.
 func (r *Ref) reincarnate(a Actor) error {
 	if t, ok := a.(*task); ok && (t == nil || t.fn == nil) {
 		return ErrNilActor

@@ -24,25 +24,10 @@ func (r *Ref) Restart(a Actor) error {
 		}
 		return ErrNotSuspended
 	}
-	if p := r.pending.Load(); p != nil {
-		if p.final {
-			r.finish(p.reason)
-			return ErrStopped
-		}
-		r.pending.CompareAndSwap(p, nil) // aimed at the incarnation that ended
-	}
-	_, isTask := a.(*task)
-	if isTask != (r.wake != nil) {
-		r.state.Store(stateSuspended)
-		return ErrInvalidOption
-	}
-	r.inc.Add(1)
-	r.c.reset()
-	if err := r.start(a); err != nil {
-		r.inc.Add(^uint64(0)) // the incarnation that failed to start never was
+	if err := r.reincarnate(a); err != nil {
 		r.state.Store(stateSuspended)
 		if p := r.pending.Load(); p != nil && p.final && r.state.CompareAndSwap(stateSuspended, stateRunning) {
-			r.finish(p.reason)
+			r.finish(p.reason) // stopped for good meanwhile
 		}
 		return err
 	}
