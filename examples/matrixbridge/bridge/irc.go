@@ -17,8 +17,8 @@ import (
 // toIRC is a message for an IRC channel, from a portal to the sender.
 type toIRC struct {
 	Channel string
-	Text    string
-	Action  bool // a /me
+	Lines   []string // one IRC message each: IRC has no multi-line message
+	Action  bool     // a /me
 }
 
 // ircLink is how the sender finds the connection that conn made: the
@@ -225,12 +225,9 @@ func (b *Bridge) runSender(ctx context.Context, c *actor.Context) error {
 	}
 }
 
-// send writes m to the channel, one IRC message per line.
+// send writes m to the channel.
 func send(client *girc.Client, m *toIRC) {
-	for line := range strings.SplitSeq(m.Text, "\n") {
-		if line = strings.TrimRight(line, "\r"); line == "" {
-			continue
-		}
+	for _, line := range m.Lines {
 		if m.Action {
 			client.Cmd.Action(m.Channel, line)
 		} else {

@@ -84,15 +84,16 @@ func (p *portal) Receive(c *actor.Context, msg any) error {
 // sender's display name.
 func (p *portal) toIRC(ctx context.Context, c *actor.Context, msg fromMatrix) {
 	name := p.displayName(ctx, msg.Sender)
-	var text strings.Builder
+	var lines []string
 	for line := range strings.SplitSeq(msg.Body, "\n") {
+		line = strings.TrimRight(line, "\r")
 		if msg.Emote {
-			fmt.Fprintf(&text, "%s %s\n", name, line)
+			lines = append(lines, name+" "+line)
 		} else {
-			fmt.Fprintf(&text, "<%s> %s\n", name, line)
+			lines = append(lines, "<"+name+"> "+line)
 		}
 	}
-	out := toIRC{Channel: p.m.Channel, Text: text.String(), Action: msg.Emote}
+	out := toIRC{Channel: p.m.Channel, Lines: lines, Action: msg.Emote}
 	if err := c.SendName(nameSender, out); err != nil {
 		// The IRC subtree has given up (the bridge told the room) and its
 		// sender's mailbox is gone with it.
