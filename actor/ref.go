@@ -31,15 +31,21 @@ const (
 // across restarts, which keep the Ref and its mailbox and only replace the
 // behaviour (Incarnation tells them apart). Refs are compared by pointer.
 type Ref struct {
+	// The order of the fields keeps apart, on separate cache lines, what
+	// the consumer writes for every message (the mailbox's batch) and what
+	// senders write or read for every send (the mailbox's queue, state,
+	// wake): sharing a line would make the two cores pass it back and forth
+	// on every message. A Ref is 256 bytes, a size class whose objects are
+	// aligned to cache lines; TestRefLayout keeps this true.
+	pending atomic.Pointer[exitRequest] // an exit asked for from outside
+	inc     atomic.Uint64
 	mb      mailbox.Mailbox
 	state   atomic.Uint32
 	trap    atomic.Bool
-	pending atomic.Pointer[exitRequest] // an exit asked for from outside
-	inc     atomic.Uint64
+	wake    chan struct{} // tasks only: pokes a Recv that waits
 
-	behavior Actor         // owned by the consumer
-	wake     chan struct{} // tasks only: pokes a Recv that waits
-	run      func()        // the dispatch loop: made once, at the first message, so that scheduling does not allocate
+	behavior Actor  // owned by the consumer
+	run      func() // the dispatch loop: made once, at the first message, so that scheduling does not allocate
 	c        Context
 
 	name   string

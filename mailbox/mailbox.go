@@ -89,17 +89,22 @@ const shrinkAbove = 64
 // busy consumer takes the lock once per batch rather than once per message;
 // in steady state neither side allocates.
 type Mailbox struct {
-	mu   sync.Mutex
-	user ring // appended to by producers, under mu
+	// The fields are laid out for the actor that embeds a Mailbox at the
+	// right offset (see actor.Ref): the consumer's part first, the
+	// producers' part last, so that the two can sit on different cache
+	// lines and a consumer popping its batch does not steal the line a
+	// producer is writing to, nor the other way round.
 
 	batch    ring         // consumer-owned: the user messages taken in the last swap
 	batchLen atomic.Int32 // batch.n, published for Len
-	userLen  atomic.Int32 // user.n, so that the consumer can see it empty without the lock
-	sysLen   atomic.Int32 // sys.n, likewise
-	closed   atomic.Bool  // set under mu
-	bounded  bool         // b holds a bound: set by Init
+	sysLen   atomic.Int32 // sys.n, so that the consumer can see it empty without the lock
+	b        *rare        // nil for an unbounded mailbox that never had a system message, which is most of them
 
-	b *rare // nil for an unbounded mailbox that never had a system message, which is most of them
+	mu      sync.Mutex
+	userLen atomic.Int32 // user.n, likewise
+	closed  atomic.Bool  // set under mu
+	bounded bool         // b holds a bound: set by Init
+	user    ring         // appended to by producers, under mu
 }
 
 // rare is what only some mailboxes need, kept apart so that the many others

@@ -1,0 +1,29 @@
+package actor
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestRefLayout holds Ref to the layout its comment promises: 256 bytes (a
+// size class aligned to cache lines), the mailbox's consumer part on the
+// first line with the fields the consumer reads for every message, and the
+// producers' part (mailbox.consumerPart = 48 bytes in) on the second with
+// the state that every send reads.
+func TestRefLayout(t *testing.T) {
+	var r Ref
+	if got := unsafe.Sizeof(r); got != 256 {
+		t.Errorf("Ref is %d bytes, want 256", got)
+	}
+	if got := unsafe.Offsetof(r.mb) + 48; got != 64 {
+		t.Errorf("the mailbox's producer part starts at %d, want 64", got)
+	}
+	for name, off := range map[string]uintptr{"pending": unsafe.Offsetof(r.pending), "inc": unsafe.Offsetof(r.inc)} {
+		if off >= 64 {
+			t.Errorf("%s at %d is off the consumer's line", name, off)
+		}
+	}
+	if got := unsafe.Offsetof(r.state); got < 64 || got >= 128 {
+		t.Errorf("state at %d is off the producers' line", got)
+	}
+}
