@@ -22,6 +22,11 @@ func (r *Ref) Restart(a Actor) error {
 		if r.state.Load() == stateDead || !r.Alive() {
 			return ErrStopped
 		}
+		if p := r.pending.Load(); p != nil && p.final {
+			// A Stop or Kill took the actor from suspended a moment ago
+			// and is ending it: it is stopping, not running.
+			return ErrStopped
+		}
 		return ErrNotSuspended
 	}
 	if err := r.reincarnate(a); err != nil {
