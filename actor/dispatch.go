@@ -29,7 +29,7 @@ func (r *Ref) start(a Actor) (err error) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			err = &PanicError{Value: v, Stack: captureStack()}
+			err = &PanicError{Value: v, Stack: captureStack(v)}
 		}
 		if err != nil {
 			r.cancelIncarnation(err)
@@ -105,7 +105,7 @@ func (r *Ref) batch() (res int) {
 	defer func() {
 		if v := recover(); v != nil {
 			res = batchExit
-			if r.endIncarnation(&PanicError{Value: v, Stack: captureStack()}, false) {
+			if r.endIncarnation(&PanicError{Value: v, Stack: captureStack(v)}, false) {
 				res = batchRestarted
 			}
 		}
@@ -220,7 +220,7 @@ func (r *Ref) runTaskOnce() bool {
 func (r *Ref) callTask(t *task) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = &PanicError{Value: v, Stack: captureStack()}
+			err = &PanicError{Value: v, Stack: captureStack(v)}
 		}
 	}()
 	return t.fn(r.c.Context(), &r.c)
@@ -279,7 +279,7 @@ func (r *Ref) terminate(t Terminator, reason error) (out error) {
 	out = reason
 	defer func() {
 		if v := recover(); v != nil {
-			perr := &PanicError{Value: v, Stack: captureStack()}
+			perr := &PanicError{Value: v, Stack: captureStack(v)}
 			r.set.log().Error().Str("actor", r.String()).AnErr("reason", perr).
 				Str("stack", perr.Stack.String()).Msg("panic in Terminate")
 			if !IsCrash(reason) {

@@ -1,0 +1,140 @@
+package actor
+
+import (
+	"errors"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// unwound captures a stack the way runtime.Callers does, from a deferred
+// recover, as captureStack did before it walked frame pointers.
+//
+//go:noinline
+func unwound() Stack {
+	var pcs [64]uintptr
+	n := runtime.Callers(3, pcs[:])
+	return append(Stack(nil), pcs[:n]...)
+}
+
+// bothWays runs f, which panics, and returns its stack as captureStack and
+// as runtime.Callers capture it.
+func bothWays(f func()) (fast, slow Stack) {
+	func() {
+		defer func() {
+			v := recover()
+			fast, slow = captureStack(v), unwound()
+		}()
+		f()
+	}()
+	return fast, slow
+}
+
+type shape interface{ area() int }
+
+type square struct{ side int }
+
+//go:noinline
+func (s square) area() int { panic("area") }
+
+//go:noinline
+func recurse(n int) int {
+	if n == 0 {
+		panic(errors.New("bottom"))
+	}
+	return recurse(n-1) + 1
+}
+
+func inlinable(v any) { panic(v) }
+
+//go:noinline
+func outer() { inlinable("inlined") }
+
+func generic[T any](v T) { panic(v) }
+
+func TestCaptureStackResolvesAsRuntimeCallers(t *testing.T) {
+	var m map[string]int
+	cases := map[string]func(){
+		"direct":            func() { panic("direct") },
+		"recursion":         func() { recurse(20) },
+		"through interface": func() { var s shape = square{2}; _ = s.area() },
+		"pointer wrapper":   func() { var s shape = &square{2}; _ = s.area() },
+		"method value":      func() { f := square{2}.area; _ = f() },
+		"inlined helper":    func() { outer() },
+		"generic":           func() { generic(42) },
+		"runtime error":     func() { m["x"] = 1 },
+	}
+	for name, f := range cases {
+		t.Run(name, func(t *testing.T) {
+			fast, slow := bothWays(f)
+			sameFrames(t, fast, slow)
+		})
+	}
+	t.Run("go statement", func(t *testing.T) {
+		// A goroutine started with arguments begins in a wrapper that the
+		// compiler wrote.
+		done := make(chan [2]Stack)
+		go func(n int) {
+			fast, slow := bothWays(func() { recurse(n) })
+			done <- [2]Stack{fast, slow}
+		}(3)
+		both := <-done
+		sameFrames(t, both[0], both[1])
+	})
+}
+
+func sameFrames(t *testing.T, fast, slow Stack) {
+	t.Helper()
+	require.NotEmpty(t, fast)
+	want, got := slow.Frames(), fast.Frames()
+	require.Equal(t, len(want), len(got), "frames\n%s\nwant\n%s", fast, slow)
+	for i := range want {
+		assert.Equal(t, want[i].Function, got[i].Function, "frame %d", i)
+		assert.Equal(t, want[i].File, got[i].File, "frame %d", i)
+		assert.Equal(t, want[i].Line, got[i].Line, "frame %d", i)
+	}
+}
+
+func TestCallersStartsAtItsCaller(t *testing.T) {
+	var pcs [8]uintptr
+	n := callers(0, pcs[:])
+	require.Positive(t, n)
+	f, _ := runtime.CallersFrames(pcs[:1]).Next()
+	assert.Equal(t, "github.com/arbor-go/arbor/actor.TestCallersStartsAtItsCaller", f.Function)
+}
+
+// deep panics n frames down, so that the stacks below have some depth.
+//
+//go:noinline
+func deep(n int) {
+	if n == 0 {
+		panic("deep")
+	}
+	deep(n - 1)
+}
+
+// benchCapture panics ten frames deep and captures the stack with capture
+// in the deferred recover, as the dispatch loop does.
+func benchCapture(b *testing.B, capture func(v any) Stack) {
+	b.ReportAllocs()
+	for b.Loop() {
+		func() {
+			defer func() { _ = capture(recover()) }()
+			deep(10)
+		}()
+	}
+}
+
+// BenchmarkCaptureStack is the capture of a crash's stack by frame pointers.
+func BenchmarkCaptureStack(b *testing.B) { benchCapture(b, captureStack) }
+
+// BenchmarkCaptureStackCallers is its baseline, runtime.Callers, which reads
+// the unwinding tables at every frame.
+func BenchmarkCaptureStackCallers(b *testing.B) {
+	benchCapture(b, func(any) Stack { return unwound() })
+}
+
+// BenchmarkPanicRecover is the panic and recover alone, which both pay.
+func BenchmarkPanicRecover(b *testing.B) { benchCapture(b, func(any) Stack { return nil }) }
