@@ -1,19 +1,19 @@
-//go:build amd64
+//go:build amd64 || arm64
 
 package actor
 
 import "unsafe"
 
-// framePointer is written in assembly (fp_amd64.s).
+// framePointer is written in assembly (fp_amd64.s, fp_arm64.s).
 func framePointer() unsafe.Pointer
 
 // callers fills pcs with the return addresses of the goroutine's frames,
 // from its caller outward, skipping skip of them. It is runtime.Callers
-// without the unwinding tables: Go keeps frame pointers on amd64, and each
-// frame record holds the caller's frame pointer and, one word above it, the
-// return address into the caller. Following that chain is what makes the
-// stack of a crash cheap: an order of magnitude faster than runtime.Callers
-// (BenchmarkCaptureStack and its baseline).
+// without the unwinding tables: Go keeps frame pointers on amd64 and arm64,
+// and each frame record holds the caller's frame pointer and, one word above
+// it, the return address into the caller. Following that chain is what
+// makes the stack of a crash cheap: an order of magnitude faster than
+// runtime.Callers (BenchmarkCaptureStack and its baseline).
 //
 // Two kinds of call leave no record. An inlined call has no frame:
 // runtime.CallersFrames finds it again from the return addresses when the
