@@ -107,18 +107,46 @@ func (e *env) emit(ev Event, restart string) { e.emitAt(ev, restart, e.clock.Now
 // emitAt is emit for an event that happened at now, a time its caller has
 // read already: reading the clock is not free.
 func (e *env) emitAt(ev Event, restart string, now time.Time) {
-	ev.Time = now
-	rep, msg := reportOf(&e.log, ev, restart) // the costly part, outside the lock
-	if rep == nil {
-		e.bus.publish(ev)
+	evs := [1]Event{ev}
+	e.publishAt(evs[:], restart, now)
+}
+
+// emitBothAt emits two events that happened together, at now, in order: they
+// are numbered in a row, at the cost of one lock.
+func (e *env) emitBothAt(first, second Event, restart string, now time.Time) {
+	evs := [2]Event{first, second}
+	e.publishAt(evs[:], restart, now)
+}
+
+// publishAt stamps, publishes and logs the one or two events of emitAt and
+// emitBothAt.
+func (e *env) publishAt(evs []Event, restart string, now time.Time) {
+	type report struct {
+		ev  *zerolog.Event
+		msg string
+	}
+	var buf [2]report
+	reps := buf[:len(evs)]
+	logged := false
+	for i := range evs {
+		evs[i].Time = now
+		reps[i].ev, reps[i].msg = reportOf(&e.log, evs[i], restart) // the costly part, outside the lock
+		logged = logged || reps[i].ev != nil
+	}
+	if !logged {
+		e.bus.publish(evs)
 		return
 	}
 	// Numbered and written under one lock, so that the reports of a tree,
 	// made on the goroutines of its supervisors and of its children (see
 	// fast.go), reach the log in the order of their numbers.
 	e.logMu.Lock()
-	ev = e.bus.publish(ev)
-	rep.Uint64("seq", ev.Seq).Msg(msg)
+	e.bus.publish(evs)
+	for i, r := range reps {
+		if r.ev != nil {
+			r.ev.Uint64("seq", evs[i].Seq).Msg(r.msg)
+		}
+	}
 	e.logMu.Unlock()
 }
 
@@ -159,19 +187,38 @@ func (e *env) noteStuck(name string) {
 	e.mu.Unlock()
 }
 
-// stackOf returns the stack of a panic reason.
+// stackOf returns the stack of a panic reason. It unwraps by hand rather
+// than with errors.As, whose reflection costs more than the rest of a
+// crash's report.
 func stackOf(reason error) actor.Stack {
-	switch r := reason.(type) {
-	case nil:
-		return nil
-	case *actor.PanicError:
-		return r.Stack
+	for {
+		switch r := reason.(type) {
+		case nil:
+			return nil
+		case *actor.PanicError:
+			if r == nil {
+				return nil
+			}
+			return r.Stack
+		case interface{ As(any) bool }:
+			var perr *actor.PanicError
+			if errors.As(reason, &perr) {
+				return perr.Stack
+			}
+			return nil
+		case interface{ Unwrap() error }:
+			reason = r.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, err := range r.Unwrap() {
+				if s := stackOf(err); s != nil {
+					return s
+				}
+			}
+			return nil
+		default:
+			return nil
+		}
 	}
-	var perr *actor.PanicError
-	if errors.As(reason, &perr) {
-		return perr.Stack
-	}
-	return nil
 }
 
 // attemptTask bounds each run of fn by d, ending a run past it with

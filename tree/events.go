@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/arbor-go/arbor/actor"
@@ -154,8 +153,8 @@ func (e Event) String() string {
 // a full subscriber loses the event, and is told how many it lost as soon as
 // it has room again.
 type bus struct {
-	seq    atomic.Uint64
 	mu     sync.Mutex
+	seq    uint64          // the last event's number
 	subs   []*Subscription // a slice: publishing ranges over it for every event, and a map's iteration costs more
 	closed bool
 	buffer int
@@ -173,6 +172,7 @@ func newBus(buffer int) *bus {
 type Subscription struct {
 	b       *bus
 	prefix  string
+	below   string // prefix + "/": the start of the paths under it
 	ch      chan Event
 	dropped uint64 // guarded by b.mu
 	closed  bool   // guarded by b.mu
@@ -182,7 +182,7 @@ func (b *bus) subscribe(prefix string, buffer int) *Subscription {
 	if buffer <= 0 {
 		buffer = b.buffer
 	}
-	s := &Subscription{b: b, prefix: prefix, ch: make(chan Event, buffer)}
+	s := &Subscription{b: b, prefix: prefix, below: prefix + "/", ch: make(chan Event, buffer)}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -212,39 +212,47 @@ func (s *Subscription) Close() {
 
 // under reports whether path is the subscription's supervisor or below it.
 func (s *Subscription) under(path string) bool {
-	return path == s.prefix || strings.HasPrefix(path, s.prefix+"/")
+	return path == s.prefix || strings.HasPrefix(path, s.below)
 }
 
-// publish delivers e, numbered, to the subscribers under its supervisor and
-// returns it with its number (0 once the bus is closed).
-func (b *bus) publish(e Event) Event {
+// publish numbers the events in evs, in order, and delivers each to the
+// subscribers under its supervisor. Events published together take the lock
+// once. Once the bus is closed, the events keep the number 0.
+func (b *bus) publish(evs []Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return e
+		return
 	}
-	e.Seq = b.seq.Add(1)
-	for _, s := range b.subs {
-		if !s.under(e.Supervisor) {
-			continue
-		}
-		if s.dropped > 0 {
-			lag := Event{Time: e.Time, Kind: Lagged, Supervisor: s.prefix, Dropped: s.dropped}
-			select {
-			case s.ch <- lag:
-				s.dropped = 0
-			default:
-				s.dropped++
-				continue
+	for i := range evs {
+		b.seq++
+		evs[i].Seq = b.seq
+		for _, s := range b.subs {
+			if s.under(evs[i].Supervisor) {
+				s.deliver(evs[i])
 			}
 		}
+	}
+}
+
+// deliver sends e to s, if it has room, after the news of what it missed.
+// b.mu must be held.
+func (s *Subscription) deliver(e Event) {
+	if s.dropped > 0 {
+		lag := Event{Time: e.Time, Kind: Lagged, Supervisor: s.prefix, Dropped: s.dropped}
 		select {
-		case s.ch <- e:
+		case s.ch <- lag:
+			s.dropped = 0
 		default:
 			s.dropped++
+			return
 		}
 	}
-	return e
+	select {
+	case s.ch <- e:
+	default:
+		s.dropped++
+	}
 }
 
 // close ends every subscription: the tree has stopped.

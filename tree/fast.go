@@ -2,6 +2,7 @@ package tree
 
 import (
 	"errors"
+	"time"
 
 	"github.com/arbor-go/arbor/actor"
 	"github.com/arbor-go/arbor/strategy"
@@ -34,8 +35,9 @@ type fastHook struct {
 	// Set by RestartNow for Restarted, both on the child's goroutine while
 	// the restart is in flight.
 	attempt int
-	err     error // the factory's failure
-	ignored bool  // the factory returned Ignore
+	decided time.Time // when RestartNow decided
+	err     error     // the factory's failure
+	ignored bool      // the factory returned Ignore
 }
 
 // fastFailed tells the supervisor that a restart decided on the fast path
@@ -96,12 +98,12 @@ func (h *fastHook) RestartNow(ref *actor.Ref, reason error) (actor.Actor, bool) 
 	s.inflight++
 	s.mu.Unlock()
 
-	h.attempt, h.err, h.ignored = attempt, nil, false
+	h.attempt, h.err, h.ignored, h.decided = attempt, nil, false, now
 	restart := ch.r.restart.String()
-	s.env.emitAt(Event{Kind: ChildExited, Supervisor: s.path, Child: ch.id, Ref: ref,
-		Reason: reason, Stack: stackOf(reason)}, restart, now)
-	s.env.emitAt(Event{Kind: ChildRestarting, Supervisor: s.path, Child: ch.id, Ref: ref,
-		Attempt: attempt, Restarts: restarts}, restart, now)
+	s.env.emitBothAt(
+		Event{Kind: ChildExited, Supervisor: s.path, Child: ch.id, Ref: ref, Reason: reason, Stack: stackOf(reason)},
+		Event{Kind: ChildRestarting, Supervisor: s.path, Child: ch.id, Ref: ref, Attempt: attempt, Restarts: restarts},
+		restart, now)
 	a, err := s.makeActor(ch) // a running child has a registry if it has a name
 	switch {
 	case err != nil:
@@ -120,7 +122,10 @@ func (h *fastHook) Restarted(ref *actor.Ref, err error) {
 	s, ch := h.s, h.ch
 	restart := ch.r.restart.String()
 	if err == nil {
-		now := s.env.clock.Now()
+		// The decision's time, moved on by the monotonic clock: the same
+		// as Now but for a step of the wall clock in between, for half
+		// the cost.
+		now := h.decided.Add(s.env.clock.Since(h.decided))
 		s.env.emitAt(Event{Kind: ChildRestarted, Supervisor: s.path, Child: ch.id, Ref: ref,
 			Attempt: h.attempt}, restart, now)
 		s.mu.Lock()

@@ -1,8 +1,6 @@
 package tree
 
 import (
-	"errors"
-
 	"github.com/arbor-go/arbor/actor"
 	"github.com/rs/zerolog"
 )
@@ -62,9 +60,8 @@ func reportOf(l *zerolog.Logger, e Event, restart string) (*zerolog.Event, strin
 	}
 	if e.Reason != nil {
 		ev = ev.AnErr("reason", e.Reason)
-		var perr *actor.PanicError
-		if len(e.Stack) == 0 && errors.As(e.Reason, &perr) {
-			e.Stack = perr.Stack
+		if len(e.Stack) == 0 {
+			e.Stack = stackOf(e.Reason)
 		}
 	}
 	if len(e.Stack) > 0 {

@@ -14,6 +14,9 @@ import (
 type Clock interface {
 	// Now returns the current time.
 	Now() time.Time
+	// Since returns the time elapsed since t, which Now returned. On the
+	// real clock it reads only the monotonic clock, which costs half of Now.
+	Since(t time.Time) time.Duration
 	// AfterFunc runs f on a goroutine of its own once d has passed. f must
 	// not block for long.
 	AfterFunc(d time.Duration, f func()) Stopper
@@ -32,6 +35,8 @@ func Real() Clock { return realClock{} }
 type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Since(t time.Time) time.Duration { return time.Since(t) }
 
 func (realClock) AfterFunc(d time.Duration, f func()) Stopper { return time.AfterFunc(d, f) }
 
@@ -64,6 +69,13 @@ func (c *Fake) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
+}
+
+// Since returns how far the clock has been advanced since t.
+func (c *Fake) Since(t time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now.Sub(t)
 }
 
 // AfterFunc schedules f to run when the clock has been advanced by d. A
