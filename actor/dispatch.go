@@ -164,10 +164,11 @@ func (r *Ref) handle(msg any) bool {
 	case err == nil:
 		c.settle()
 		return false
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		// Receive gave up because its context was cancelled: if a stop
-		// cancelled it, the stop says why the actor ends.
-		if p := r.requested(); p != nil {
+	default:
+		// Receive may have given up because its context was cancelled: if
+		// a stop cancelled it, the stop says why the actor ends. (The stop
+		// is checked first: it is cheaper than unwrapping err.)
+		if p := r.requested(); p != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 			err, final = p.reason, p.final
 		}
 	}

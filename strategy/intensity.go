@@ -130,6 +130,9 @@ func (w *Window) TryAllow(now time.Time) bool {
 // restart or gives up. It is at most MaxRestarts+1.
 func (w *Window) Restarts(now time.Time) int {
 	threshold := now.Add(-w.Intensity().Period)
+	if w.n == 0 || !w.times[w.head].Before(threshold) {
+		return w.n // the oldest is in the window, so are the others
+	}
 	count := 0
 	for k := w.n - 1; k >= 0; k-- {
 		if w.times[(w.head+k)%len(w.times)].Before(threshold) {
