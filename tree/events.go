@@ -229,30 +229,28 @@ func (b *bus) publish(evs []Event) {
 		evs[i].Seq = b.seq
 		for _, s := range b.subs {
 			if s.under(evs[i].Supervisor) {
-				s.deliver(evs[i])
+				s.deliver(&evs[i])
 			}
 		}
 	}
 }
 
 // deliver sends e to s, if it has room, after the news of what it missed.
-// b.mu must be held.
-func (s *Subscription) deliver(e Event) {
+// b.mu must be held: it is the only sender.
+func (s *Subscription) deliver(e *Event) {
+	if len(s.ch) == cap(s.ch) {
+		s.dropped++ // a stalled subscriber costs no more than this
+		return
+	}
 	if s.dropped > 0 {
-		lag := Event{Time: e.Time, Kind: Lagged, Supervisor: s.prefix, Dropped: s.dropped}
-		select {
-		case s.ch <- lag:
-			s.dropped = 0
-		default:
+		s.ch <- Event{Time: e.Time, Kind: Lagged, Supervisor: s.prefix, Dropped: s.dropped}
+		s.dropped = 0
+		if len(s.ch) == cap(s.ch) {
 			s.dropped++
 			return
 		}
 	}
-	select {
-	case s.ch <- e:
-	default:
-		s.dropped++
-	}
+	s.ch <- *e
 }
 
 // close ends every subscription: the tree has stopped.
