@@ -135,42 +135,57 @@ func BenchmarkCallChannel(b *testing.B) {
 
 var nop = actor.Func(func(*actor.Context, any) error { return nil })
 
-// BenchmarkSpawn measures starting an actor that then sits idle.
+// spawnRound is how many actors BenchmarkSpawn and its baseline keep alive
+// at once: the population of a busy service, and the size of
+// BenchmarkIdleActor's. Keeping all of b.N alive would measure mostly the
+// heap's growth (fresh pages to fault in and zero, a heap of gigabytes to
+// mark), which changes with b.N from one run to the next.
+const spawnRound = 10_000
+
+// BenchmarkSpawn measures starting an actor that then sits idle, in rounds
+// of spawnRound actors that are killed, off the clock, between rounds.
 func BenchmarkSpawn(b *testing.B) {
-	refs := make([]*actor.Ref, 0, b.N)
+	refs := make([]*actor.Ref, 0, spawnRound)
 	ctx := context.Background()
 	b.ReportAllocs()
-	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ref, err := actor.Spawn(ctx, nop)
 		if err != nil {
 			b.Fatal(err)
 		}
 		refs = append(refs, ref)
-	}
-	b.StopTimer()
-	for _, ref := range refs {
-		ref.Kill()
+		if len(refs) == spawnRound || i == b.N-1 {
+			b.StopTimer()
+			for _, ref := range refs {
+				ref.Kill()
+			}
+			refs = refs[:0]
+			b.StartTimer()
+		}
 	}
 }
 
 // BenchmarkSpawnGoroutine is the baseline of Spawn: starting a goroutine that
-// waits on a channel, the usual way to keep a Go service alive.
+// waits on a channel, the usual way to keep a Go service alive, in the same
+// rounds.
 func BenchmarkSpawnGoroutine(b *testing.B) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	b.ReportAllocs()
-	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-stop
 		}()
+		if (i+1)%spawnRound == 0 || i == b.N-1 {
+			b.StopTimer()
+			close(stop)
+			wg.Wait()
+			stop = make(chan struct{})
+			b.StartTimer()
+		}
 	}
-	b.StopTimer()
-	close(stop)
-	wg.Wait()
 }
 
 // BenchmarkIdleActor reports what an idle actor costs: heap bytes and
