@@ -14,9 +14,9 @@ DENDRITE_VERSION := v0.13.8
 DENDRITE_DIR := $(TOOLS)/dendrite-$(DENDRITE_VERSION)
 DENDRITE_CMDS := dendrite generate-keys generate-config create-account
 
-.PHONY: test lint fmt-check vet staticcheck race bench fuzz demo e2e bridge dendrite ngircd
+.PHONY: test lint fmt-check vet staticcheck race cross qemu bench fuzz demo e2e bridge dendrite ngircd
 
-test: lint race e2e
+test: lint race cross e2e
 
 lint: fmt-check vet staticcheck
 
@@ -37,6 +37,31 @@ staticcheck: $(STATICCHECK)
 
 race:
 	$(GO) test -race -count=1 $(PKGS)
+
+# A crash's stack is captured by walking frame pointers on amd64 and arm64
+# (actor/callers_fp.go) and by runtime.Callers elsewhere. The actor tests run
+# again with the fallback forced, and for arm64 under qemu-aarch64, installed
+# when we are root on Debian; ARBOR_CROSS_REQUIRED=1 (set by .ci/run) makes a
+# missing emulator a failure rather than a skip.
+cross: qemu
+	GOARCH=386 $(GO) vet ./actor
+	GOARCH=arm64 $(GO) vet ./actor
+	$(GO) test -count=1 -tags arbor_callers ./actor
+	@if command -v qemu-aarch64 >/dev/null 2>&1; then \
+		echo "GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64 ./actor"; \
+		GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64 ./actor; \
+	elif [ -n "$$ARBOR_CROSS_REQUIRED" ]; then \
+		echo "*** qemu-aarch64 is missing: cannot run the arm64 tests ***"; exit 1; \
+	else \
+		echo "*** qemu-aarch64 is missing (apt-get install qemu-user): the arm64 tests skip ***"; \
+	fi
+
+qemu:
+	@if command -v qemu-aarch64 >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get install -y -qq qemu-user >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq qemu-user; } || \
+		echo "*** could not install qemu-user ***"; \
+	fi
 
 demo:
 	$(GO) run ./examples/demo

@@ -1,10 +1,11 @@
-//go:build amd64 || arm64
+//go:build (amd64 || arm64) && !arbor_callers
 
 package actor
 
 import "unsafe"
 
-// framePointer is written in assembly (fp_amd64.s, fp_arm64.s).
+// framePointer is written in assembly (fp_amd64.s, fp_arm64.s). The build
+// tag arbor_callers forces the fallback on runtime.Callers, for its tests.
 func framePointer() unsafe.Pointer
 
 // callers fills pcs with the return addresses of the goroutine's frames,

@@ -1,3 +1,5 @@
+//go:build !arbor_callers
+
 #include "textflag.h"
 
 // func framePointer() unsafe.Pointer
