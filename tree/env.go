@@ -111,15 +111,9 @@ func (e *env) emitAt(ev Event, restart string, now time.Time) {
 	e.publishAt(evs[:], restart, now)
 }
 
-// emitBothAt emits two events that happened together, at now, in order: they
-// are numbered in a row, at the cost of one lock.
-func (e *env) emitBothAt(first, second Event, restart string, now time.Time) {
-	evs := [2]Event{first, second}
-	e.publishAt(evs[:], restart, now)
-}
-
-// publishAt stamps, publishes and logs the one or two events of emitAt and
-// emitBothAt.
+// publishAt stamps, publishes and logs one or two events that happened
+// together, at now, in order: they are numbered in a row, at the cost of one
+// lock.
 func (e *env) publishAt(evs []Event, restart string, now time.Time) {
 	type report struct {
 		ev  *zerolog.Event
@@ -130,7 +124,7 @@ func (e *env) publishAt(evs []Event, restart string, now time.Time) {
 	logged := false
 	for i := range evs {
 		evs[i].Time = now
-		reps[i].ev, reps[i].msg = reportOf(&e.log, evs[i], restart) // the costly part, outside the lock
+		reps[i].ev, reps[i].msg = reportOf(&e.log, &evs[i], restart) // the costly part, outside the lock
 		logged = logged || reps[i].ev != nil
 	}
 	if !logged {

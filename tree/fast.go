@@ -100,10 +100,11 @@ func (h *fastHook) RestartNow(ref *actor.Ref, reason error) (actor.Actor, bool) 
 
 	h.attempt, h.err, h.ignored, h.decided = attempt, nil, false, now
 	restart := ch.r.restart.String()
-	s.env.emitBothAt(
-		Event{Kind: ChildExited, Supervisor: s.path, Child: ch.id, Ref: ref, Reason: reason, Stack: stackOf(reason)},
-		Event{Kind: ChildRestarting, Supervisor: s.path, Child: ch.id, Ref: ref, Attempt: attempt, Restarts: restarts},
-		restart, now)
+	evs := [2]Event{
+		{Kind: ChildExited, Supervisor: s.path, Child: ch.id, Ref: ref, Reason: reason, Stack: stackOf(reason)},
+		{Kind: ChildRestarting, Supervisor: s.path, Child: ch.id, Ref: ref, Attempt: attempt, Restarts: restarts},
+	}
+	s.env.publishAt(evs[:], restart, now)
 	a, err := s.makeActor(ch) // a running child has a registry if it has a name
 	switch {
 	case err != nil:

@@ -11,7 +11,10 @@ import (
 // child's job (a normal or shutdown exit) only at debug. The caller adds the
 // event's sequence number and sends it with msg. It returns nil if the
 // logger's level leaves the report out.
-func reportOf(l *zerolog.Logger, e Event, restart string) (*zerolog.Event, string) {
+func reportOf(l *zerolog.Logger, e *Event, restart string) (*zerolog.Event, string) {
+	if l.GetLevel() > zerolog.ErrorLevel || zerolog.GlobalLevel() > zerolog.ErrorLevel {
+		return nil, "" // the logger writes none of the reports: skip IsCrash and the rest
+	}
 	var ev *zerolog.Event
 	msg := e.Kind.String()
 	switch e.Kind {
@@ -60,12 +63,13 @@ func reportOf(l *zerolog.Logger, e Event, restart string) (*zerolog.Event, strin
 	}
 	if e.Reason != nil {
 		ev = ev.AnErr("reason", e.Reason)
-		if len(e.Stack) == 0 {
-			e.Stack = stackOf(e.Reason)
-		}
 	}
-	if len(e.Stack) > 0 {
-		ev = ev.Str("stack", e.Stack.String())
+	stack := e.Stack
+	if len(stack) == 0 {
+		stack = stackOf(e.Reason)
+	}
+	if len(stack) > 0 {
+		ev = ev.Str("stack", stack.String())
 	}
 	if e.Kind == ChildRestarting {
 		ev = ev.Dur("delay", e.Delay)
