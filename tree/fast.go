@@ -82,8 +82,10 @@ func (h *fastHook) RestartNow(ref *actor.Ref, reason error) (actor.Actor, bool) 
 		return nil, false
 	}
 	ch.fastRef = nil // decided or not, the next start opens it again
+	// A permanent child restarts whatever its reason: classifying the
+	// reason (an errors.Is) is needed only for the others.
 	if !s.open || s.env.halting.Load() || s.ctx.Err() != nil ||
-		!ch.r.restart.ShouldRestart(classify(reason)) {
+		ch.r.restart != strategy.Permanent && !ch.r.restart.ShouldRestart(classify(reason)) {
 		s.mu.Unlock()
 		return nil, false
 	}
