@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,7 @@ type Registry struct {
 
 	mu      sync.Mutex        // serialises every change, and its event
 	entries map[string]*entry // the registrations behind names
+	peak    int               // the most entries since the map was made: a Go map keeps the room of its peak
 	seq     uint64
 	watches []*Watch
 
@@ -103,6 +105,10 @@ func New(opts ...Option) *Registry {
 	return r
 }
 
+// shrinkFrom is the peak number of names from which the registrations' map
+// is made anew, smaller, once three quarters of them are gone.
+const shrinkFrom = 1024
+
 // holder returns the actor holding name, or nil: lock-free.
 func (r *Registry) holder(name string) *actor.Ref {
 	if t := r.names.Load(); t != nil {
@@ -124,8 +130,15 @@ func (r *Registry) store(name string, e *entry) {
 		}
 		r.entries[name] = e
 		ref = e.ref
+		r.peak = max(r.peak, len(r.entries))
 	} else {
 		delete(r.entries, name)
+		if r.peak >= shrinkFrom && len(r.entries) < r.peak/4 {
+			// maps.Clone may keep the room too: copy into a map sized anew.
+			m := make(map[string]*entry, len(r.entries))
+			maps.Copy(m, r.entries)
+			r.entries, r.peak = m, len(r.entries)
+		}
 	}
 	if n := t.set(name, ref); n != r.names.Load() {
 		r.names.Store(n)

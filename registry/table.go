@@ -15,7 +15,9 @@ import (
 // the chain it changes with an updated copy of the nodes before the change,
 // a node or two; when the table averages more than maxLoad names a bucket,
 // the writer builds one twice as large and swaps it in, paid once per
-// doubling. A table swapped out is never written again, so a reader still
+// doubling; when it falls below a quarter of that, one half as large, so that
+// a registry that held a million names for a moment does not keep their
+// buckets. A table swapped out is never written again, so a reader still
 // holding it sees a consistent past state.
 type table struct {
 	buckets []atomic.Pointer[node]
@@ -84,15 +86,18 @@ func (t *table) set(name string, ref *actor.Ref) *table {
 	case ref == nil && found:
 		t.count--
 	}
-	if t.count <= maxLoad*len(t.buckets) {
-		return t
+	switch {
+	case t.count > maxLoad*len(t.buckets):
+		return t.resize(2 * len(t.buckets))
+	case len(t.buckets) > minBuckets && t.count < maxLoad*len(t.buckets)/4:
+		return t.resize(len(t.buckets) / 2)
 	}
-	return t.grow()
+	return t
 }
 
-// grow returns a copy of t with twice the buckets.
-func (t *table) grow() *table {
-	g := newTable(2 * len(t.buckets))
+// resize returns a copy of t with n buckets.
+func (t *table) resize(n int) *table {
+	g := newTable(n)
 	g.count = t.count
 	for i := range t.buckets {
 		for n := t.buckets[i].Load(); n != nil; n = n.next {
