@@ -221,3 +221,57 @@ func BenchmarkTree10kFloor(b *testing.B) {
 	b.ReportMetric(float64(startT.Nanoseconds())/n, "start-ns/child")
 	b.ReportMetric(float64(stopT.Nanoseconds())/n, "stop-ns/child")
 }
+
+// benchDynamicChurn measures a dynamic supervisor that already holds
+// siblings temporary children: one child more is started and ends by itself
+// per operation, as jobs do in a pool. The supervisor finds the child that
+// ended by its Ref; the cost must not grow with the siblings.
+func benchDynamicChurn(b *testing.B, siblings int) {
+	ctx := context.Background()
+	job := func() actor.Actor {
+		return actor.Func(func(c *actor.Context, m any) error {
+			c.Stop(nil)
+			return nil
+		})
+	}
+	idle := func() actor.Actor { return actor.Func(func(*actor.Context, any) error { return nil }) }
+	d, err := tree.StartDynamic(ctx, tree.DynamicSpec{
+		Template: func(arg any) tree.ChildSpec {
+			return tree.Worker("w", arg.(func() actor.Actor), tree.Restart(strategy.Temporary))
+		},
+	}, tree.WithLogger(zerolog.Nop()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Stop(ctx)
+	for range siblings {
+		if _, err := d.StartChild(ctx, idle); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		ref, err := d.StartChild(ctx, job)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := ref.Send("done"); err != nil {
+			b.Fatal(err)
+		}
+		<-ref.Done()
+	}
+	b.StopTimer()
+	// The last exit reached the supervisor when it answers again.
+	n, err := d.CountChildren(ctx)
+	if err != nil || n.Specs != siblings {
+		b.Fatalf("%d children after the churn (%v), want %d", n.Specs, err, siblings)
+	}
+}
+
+// BenchmarkDynamicChurn10 is the churn among 10 siblings: the baseline of
+// BenchmarkDynamicChurn10k.
+func BenchmarkDynamicChurn10(b *testing.B) { benchDynamicChurn(b, 10) }
+
+// BenchmarkDynamicChurn10k is the churn among 10,000 siblings.
+func BenchmarkDynamicChurn10k(b *testing.B) { benchDynamicChurn(b, 10_000) }

@@ -180,7 +180,7 @@ func (s *supervisor) stopAll(bound context.Context) {
 	if s.dyn != nil {
 		s.stopParallel(bound)
 		s.releaseAll()
-		s.children = s.children[:0]
+		s.clearChildren()
 		return
 	}
 	for i := len(s.children) - 1; i >= 0; i-- {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,7 @@ type child struct {
 	id    string
 	r     resolved
 	ref   *actor.Ref // nil when no actor exists
+	key   *actor.Ref // the Ref under which byRef holds the child: its last spawn's
 	state ChildState
 	bo    strategy.BackoffState // guarded by the supervisor's mu
 	slot  bool                  // holds a slot of the supervisor's pool (SubtreeMaxRunning)
@@ -88,8 +90,9 @@ type supervisor struct {
 
 	self      *actor.Ref
 	children  []*child
-	window    *strategy.Window // guarded by mu
-	ctx       context.Context  // children's spawn context
+	byRef     map[*actor.Ref]*child // children by the Ref of their last spawn: findRef in one step
+	window    *strategy.Window      // guarded by mu
+	ctx       context.Context       // children's spawn context
 	cancel    context.CancelFunc
 	pending   map[uint64]*group
 	ending    bool // the incarnation is ending: handle nothing more
@@ -123,7 +126,7 @@ func (s *supervisor) Init(c *actor.Context) error {
 	s.parentOpt = actor.WithParent(s.self)
 	s.window = strategy.NewWindow(s.spec.Intensity)
 	s.pending = make(map[uint64]*group)
-	s.children = s.children[:0]
+	s.clearChildren()
 	s.ending = false
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	// If this supervisor is killed, no Terminate runs: its children must
@@ -261,6 +264,7 @@ func (s *supervisor) start(ch *child, attempt int) error {
 		if ch.ref == nil || !ch.ref.Alive() {
 			ch.ref, err = actor.Spawn(s.ctx, a, s.spawnOpts(ch)...)
 			if err == nil {
+				s.keep(ch)
 				err = s.register(ch) // a new Ref: its name is to be given
 			}
 		}
@@ -301,9 +305,15 @@ func (s *supervisor) forget(ch *child) {
 // remove drops ch's spec, and gives back its subtree slot.
 func (s *supervisor) remove(ch *child) {
 	s.giveBack(ch)
-	for i, x := range s.children {
-		if x == ch {
-			s.children = append(s.children[:i], s.children[i+1:]...)
+	if ch.key != nil {
+		delete(s.byRef, ch.key)
+		ch.key = nil
+	}
+	// From the newest: in a dynamic pool, the jobs that end are most often
+	// the ones started last.
+	for i := len(s.children) - 1; i >= 0; i-- {
+		if s.children[i] == ch {
+			s.children = slices.Delete(s.children, i, i+1)
 			return
 		}
 	}
@@ -318,11 +328,33 @@ func (s *supervisor) find(id string) *child {
 	return nil
 }
 
+// keep files ch under the Ref it was just spawned with, in place of the one
+// before: a dynamic supervisor with thousands of children finds the one that
+// exited in one step, not by a scan.
+func (s *supervisor) keep(ch *child) {
+	if s.byRef == nil {
+		s.byRef = make(map[*actor.Ref]*child)
+	}
+	if ch.key != nil {
+		delete(s.byRef, ch.key)
+	}
+	ch.key = ch.ref
+	s.byRef[ch.ref] = ch
+}
+
+// clearChildren forgets every child: the supervisor's incarnation begins or
+// ends.
+func (s *supervisor) clearChildren() {
+	s.children = s.children[:0]
+	clear(s.byRef)
+}
+
+// findRef returns the child whose actor is ref, or nil. A child's key is
+// the Ref of its last spawn; it is the child's actor still unless that
+// actor has gone meanwhile (ch.ref is then nil, or a newer Ref).
 func (s *supervisor) findRef(ref *actor.Ref) *child {
-	for _, ch := range s.children {
-		if ch.ref == ref {
-			return ch
-		}
+	if ch := s.byRef[ref]; ch != nil && ref != nil && ch.ref == ref {
+		return ch
 	}
 	return nil
 }
