@@ -275,3 +275,41 @@ func BenchmarkDynamicChurn10(b *testing.B) { benchDynamicChurn(b, 10) }
 
 // BenchmarkDynamicChurn10k is the churn among 10,000 siblings.
 func BenchmarkDynamicChurn10k(b *testing.B) { benchDynamicChurn(b, 10_000) }
+
+// benchQueue starts a supervisor with MaxRunning 4 and jobs temporary tasks
+// that end at once, so that all but four wait for a slot, and waits until
+// every job has run; it reports the cost per job ("ns/job"), which must not
+// grow with the length of the queue.
+func benchQueue(b *testing.B, jobs int) {
+	ctx := context.Background()
+	ran := make(chan struct{}, jobs)
+	children := make([]tree.ChildSpec, jobs)
+	for i := range children {
+		children[i] = tree.Task(strconv.Itoa(i), func(context.Context, *actor.Context) error {
+			ran <- struct{}{}
+			return nil
+		}, tree.Restart(strategy.Temporary))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		sup, err := tree.Start(ctx, tree.Spec{MaxRunning: 4, Children: children}, tree.WithLogger(zerolog.Nop()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for range jobs {
+			<-ran
+		}
+		b.StopTimer()
+		sup.Stop(ctx)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*jobs), "ns/job")
+}
+
+// BenchmarkQueue100 runs 100 jobs through 4 slots: the baseline of
+// BenchmarkQueue10k.
+func BenchmarkQueue100(b *testing.B) { benchQueue(b, 100) }
+
+// BenchmarkQueue10k runs 10,000 jobs through 4 slots.
+func BenchmarkQueue10k(b *testing.B) { benchQueue(b, 10_000) }

@@ -78,7 +78,7 @@ func (m terminateCmd) handle(s *supervisor, c *actor.Context) error {
 		return c.ReplyError(fmt.Errorf("%w: %s", ErrNotFound, m.id))
 	}
 	s.shutdown(ch, nil)
-	ch.state = Stopped
+	s.setState(ch, Stopped)
 	if ch.r.restart == strategy.Temporary {
 		s.remove(ch)
 	}
@@ -98,7 +98,7 @@ func (m restartCmd) handle(s *supervisor, c *actor.Context) error {
 	ch.bo.Reset()
 	s.mu.Unlock()
 	if err := s.startOrQueue(ch); err != nil {
-		ch.state = Stopped
+		s.setState(ch, Stopped)
 		return c.ReplyError(&StartError{Supervisor: s.path, Child: ch.id, Err: err})
 	}
 	return c.Reply(ch.ref)

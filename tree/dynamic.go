@@ -189,7 +189,7 @@ func (m dynStartCmd) handle(s *supervisor, c *actor.Context) error {
 	if s.dyn == nil {
 		return c.ReplyError(ErrNotDynamic)
 	}
-	if max := s.dyn.MaxChildren; max > 0 && s.activeOrRestarting() >= max {
+	if max := s.dyn.MaxChildren; max > 0 && s.active >= max {
 		return c.ReplyError(fmt.Errorf("%w (%d)", ErrMaxChildren, max))
 	}
 	s.nextID++
@@ -237,16 +237,6 @@ func (m dynTerminateCmd) handle(s *supervisor, c *actor.Context) error {
 	s.shutdown(ch, nil)
 	s.remove(ch)
 	return c.Reply(nil)
-}
-
-func (s *supervisor) activeOrRestarting() int {
-	n := 0
-	for _, ch := range s.children {
-		if ch.state == Running || ch.state == Restarting {
-			n++
-		}
-	}
-	return n
 }
 
 // stopParallel stops every child at once, as a dynamic supervisor does.

@@ -208,7 +208,7 @@ func (s *supervisor) onFastFailed(c *actor.Context, m fastFailed) {
 		return
 	}
 	s.claim(ch)
-	ch.state = Restarting
+	s.setState(ch, Restarting)
 	now := s.env.clock.Now()
 	if !s.allow(now) {
 		s.giveUp(c, ErrIntensityExceeded, ch.id, m.err)

@@ -3,6 +3,7 @@ package tree_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"testing"
 	"time"
 
@@ -13,7 +14,13 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	flag.Parse()
+	// The tests check every supervisor's counts against a scan of its
+	// children after each message; the benchmarks do not pay for the scan.
+	tree.CheckCounts(flag.Lookup("test.bench").Value.String() == "")
+	goleak.VerifyTestMain(m)
+}
 
 var errBoom = errors.New("boom")
 

@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 
@@ -9,17 +10,53 @@ import (
 
 // The concurrency limit (Spec.MaxRunning): at most that many children hold a
 // slot, a slot being held by a child that runs or waits for its restart. The
-// others wait in start order, in state Waiting, until a child ends for good
-// (it exits without restart, or is terminated).
+// others wait in the order they were queued (start order, at the
+// supervisor's start), in state Waiting, until a child ends for good (it
+// exits without restart, or is terminated).
+//
+// So that a supervisor of thousands of children does not scan them all at
+// every exit, it counts the children that hold a place (active), keeps the
+// waiting ones in a queue, and notes the children that may have a subtree
+// slot to give back (unsettled); every change of a child's state goes
+// through setState, which keeps the three.
+
+// holds reports whether a child in state st holds its place: it runs or
+// waits for its restart.
+func (st ChildState) holds() bool { return st == Running || st == Restarting }
+
+// setState moves ch to st.
+func (s *supervisor) setState(ch *child, st ChildState) {
+	was := ch.state.holds()
+	ch.state = st
+	switch now := st.holds(); {
+	case now && !was:
+		s.active++
+	case was && !now:
+		s.active--
+	}
+	if ch.slot && !st.holds() {
+		s.unsettled = append(s.unsettled, ch)
+	}
+}
+
+// waiter is a child in the queue for a slot. turn tells a stale entry (the
+// child left the queue, or was queued again later) from its current one.
+type waiter struct {
+	ch   *child
+	turn uint64
+}
 
 // full reports whether no slot is free.
 func (s *supervisor) full() bool {
-	return s.spec.MaxRunning > 0 && s.activeOrRestarting() >= s.spec.MaxRunning
+	return s.spec.MaxRunning > 0 && s.active >= s.spec.MaxRunning
 }
 
 // queue makes ch wait for a slot.
 func (s *supervisor) queue(ch *child) {
-	ch.state = Waiting
+	s.turns++
+	ch.turn = s.turns
+	s.setState(ch, Waiting)
+	s.waiting = append(s.waiting, waiter{ch: ch, turn: s.turns})
 	s.env.emit(Event{Kind: ChildQueued, Supervisor: s.path, Child: ch.id}, ch.r.restart.String())
 }
 
@@ -39,19 +76,24 @@ func (s *supervisor) admit() {
 	if (s.spec.MaxRunning <= 0 && s.pool == nil) || s.ending {
 		return
 	}
-	for _, ch := range append([]*child(nil), s.children...) {
+	for len(s.waiting) > 0 {
+		w := s.waiting[0]
+		if w.ch.state != Waiting || w.ch.turn != w.turn {
+			s.waiting[0] = waiter{}
+			s.waiting = s.waiting[1:]
+			continue // it left the queue meanwhile
+		}
 		if s.full() {
 			return
 		}
-		if ch.state != Waiting {
-			continue
-		}
-		if !s.take(ch) {
+		if !s.take(w.ch) {
 			return // the subtree is full: wait for a poolFreed, in order
 		}
-		s.env.emit(Event{Kind: ChildAdmitted, Supervisor: s.path, Child: ch.id}, ch.r.restart.String())
-		if err := s.start(ch, 0); err != nil {
-			ch.state = Stopped
+		s.waiting[0] = waiter{}
+		s.waiting = s.waiting[1:]
+		s.env.emit(Event{Kind: ChildAdmitted, Supervisor: s.path, Child: w.ch.id}, w.ch.r.restart.String())
+		if err := s.start(w.ch, 0); err != nil {
+			s.setState(w.ch, Stopped)
 		}
 	}
 }
@@ -153,6 +195,9 @@ func (s *supervisor) take(ch *child) bool {
 		return false
 	}
 	ch.slot = true
+	if !ch.state.holds() {
+		s.unsettled = append(s.unsettled, ch) // settled after this message, unless it starts
+	}
 	return true
 }
 
@@ -167,13 +212,34 @@ func (s *supervisor) giveBack(ch *child) {
 // settleSlots gives back the slots of the children that no longer run or
 // wait for a restart: they ended for good.
 func (s *supervisor) settleSlots() {
-	if s.pool == nil {
-		return
-	}
-	for _, ch := range s.children {
-		if ch.slot && ch.state != Running && ch.state != Restarting {
+	for i, ch := range s.unsettled {
+		if ch.slot && !ch.state.holds() {
 			s.giveBack(ch)
 		}
+		s.unsettled[i] = nil
+	}
+	s.unsettled = s.unsettled[:0]
+	if checkCounts {
+		s.checkCounts()
+	}
+}
+
+// checkCounts, for tests, holds active and the settling of slots to what a
+// scan of every child says.
+var checkCounts = false
+
+func (s *supervisor) checkCounts() {
+	n := 0
+	for _, ch := range s.children {
+		if ch.state.holds() {
+			n++
+		}
+		if ch.slot && !ch.state.holds() {
+			panic(fmt.Sprintf("tree: %s/%s keeps a slot in state %s", s.path, ch.id, ch.state))
+		}
+	}
+	if n != s.active {
+		panic(fmt.Sprintf("tree: %s counts %d active children, %d by a scan", s.path, s.active, n))
 	}
 }
 

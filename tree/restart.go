@@ -63,7 +63,7 @@ func (s *supervisor) onExit(c *actor.Context, m actor.ChildExit) {
 	if s.spec.Strategy == strategy.OneForOne {
 		// The common case, kept cheap: no plan, no siblings, and for a
 		// restart at once no group kept beyond this call.
-		ch.state = Restarting
+		s.setState(ch, Restarting)
 		delay, attempt := s.nextAttempt(ch, now)
 		if delay > 0 {
 			g := &group{attempt: attempt}
@@ -127,7 +127,7 @@ func (s *supervisor) collateral(ch *child) *group {
 			s.queue(x)
 			continue
 		}
-		x.state = Restarting
+		s.setState(x, Restarting)
 		g.children = append(g.children, x)
 	}
 	return g

@@ -187,7 +187,7 @@ func (s *supervisor) stopAll(bound context.Context) {
 		ch := s.children[i]
 		s.shutdown(ch, bound)
 		if ch.state == Running || ch.state == Restarting {
-			ch.state = Restarting
+			s.setState(ch, Restarting)
 		}
 	}
 }

@@ -52,6 +52,7 @@ type child struct {
 	r     resolved
 	ref   *actor.Ref // nil when no actor exists
 	key   *actor.Ref // the Ref under which byRef holds the child: its last spawn's
+	turn  uint64     // its place in the queue for a slot, while Waiting
 	state ChildState
 	bo    strategy.BackoffState // guarded by the supervisor's mu
 	slot  bool                  // holds a slot of the supervisor's pool (SubtreeMaxRunning)
@@ -91,6 +92,10 @@ type supervisor struct {
 	self      *actor.Ref
 	children  []*child
 	byRef     map[*actor.Ref]*child // children by the Ref of their last spawn: findRef in one step
+	active    int                   // children running or restarting (see setState)
+	waiting   []waiter              // children queued for a slot, in order (see admit)
+	turns     uint64                // numbers the places in waiting
+	unsettled []*child              // children that may have a subtree slot to give back
 	window    *strategy.Window      // guarded by mu
 	ctx       context.Context       // children's spawn context
 	cancel    context.CancelFunc
@@ -274,7 +279,7 @@ func (s *supervisor) start(ch *child, attempt int) error {
 			Stack: stackOf(err), Attempt: attempt}, ch.r.restart.String())
 		return err
 	}
-	ch.state = Running
+	s.setState(ch, Running)
 	now := s.env.clock.Now()
 	kind := ChildStarted
 	if attempt > 0 {
@@ -299,21 +304,31 @@ func (s *supervisor) forget(ch *child) {
 		_ = ch.ref.Stop(context.Background()) // a suspended actor ends at once
 		ch.ref = nil
 	}
-	ch.state = Stopped
+	s.setState(ch, Stopped)
 }
 
 // remove drops ch's spec, and gives back its subtree slot.
 func (s *supervisor) remove(ch *child) {
 	s.giveBack(ch)
+	s.setState(ch, Stopped) // it no longer holds a place, nor waits for one
 	if ch.key != nil {
 		delete(s.byRef, ch.key)
 		ch.key = nil
 	}
-	// From the newest: in a dynamic pool, the jobs that end are most often
-	// the ones started last.
-	for i := len(s.children) - 1; i >= 0; i-- {
-		if s.children[i] == ch {
+	// From both ends: the children that end for good are most often the
+	// oldest (a queue of jobs) or the newest (a dynamic pool's short jobs),
+	// and the oldest leaves without moving the others.
+	for i, j := 0, len(s.children)-1; i <= j; i, j = i+1, j-1 {
+		switch {
+		case s.children[i] == ch && i == 0:
+			s.children[0] = nil
+			s.children = s.children[1:]
+			return
+		case s.children[i] == ch:
 			s.children = slices.Delete(s.children, i, i+1)
+			return
+		case s.children[j] == ch:
+			s.children = slices.Delete(s.children, j, j+1)
 			return
 		}
 	}
@@ -345,8 +360,10 @@ func (s *supervisor) keep(ch *child) {
 // clearChildren forgets every child: the supervisor's incarnation begins or
 // ends.
 func (s *supervisor) clearChildren() {
+	clear(s.children)
 	s.children = s.children[:0]
 	clear(s.byRef)
+	s.active, s.waiting, s.unsettled = 0, nil, nil
 }
 
 // findRef returns the child whose actor is ref, or nil. A child's key is
