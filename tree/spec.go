@@ -39,8 +39,9 @@ type Spec struct {
 	// Defaults apply to children that do not override them.
 	Defaults ChildDefaults
 	// MaxRunning caps how many children hold a slot (run, or wait for their
-	// restart) at once; 0 means no cap. The others wait in start order, in
-	// state Waiting, until a child ends for good (ChildQueued and
+	// restart) at once; 0 means no cap. The others wait in the order they
+	// were queued (start order at the supervisor's start), in state
+	// Waiting, until a child ends for good (ChildQueued and
 	// ChildAdmitted events tell). The cap is per supervisor, not per subtree.
 	MaxRunning int
 	// SubtreeMaxRunning caps how many workers and tasks of the whole
