@@ -2,10 +2,12 @@
 
 package actor
 
-import "runtime"
+import "unsafe"
 
-// callers fills pcs with the return addresses of the goroutine's frames,
-// from its caller outward, skipping skip of them.
-//
-//go:noinline
-func callers(skip int, pcs []uintptr) int { return runtime.Callers(skip+2, pcs) }
+// framePointer gives no frame pointer where Go's are not walked (see
+// callers_fp.go), or where the build tag arbor_callers says not to.
+func framePointer() unsafe.Pointer { return nil }
+
+// callers reaches nothing here, so that captureStack unwinds with
+// runtime.Callers.
+func callers(int, []uintptr, unsafe.Pointer) (int, bool) { return 0, false }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"unsafe"
 )
 
 // Stack is a goroutine's call stack, captured as program counters when an
@@ -70,23 +71,27 @@ func (s Stack) String() string {
 //		}
 //	}()
 func NewPanicError(v any) *PanicError {
-	return &PanicError{Value: v, Stack: captureStack(v)}
+	return &PanicError{Value: v, Stack: captureStack(v, nil)}
 }
 
 // captureStack is called from a deferred recover of v: it records the
-// program counters of the panicking goroutine, and nothing more.
+// program counters of the panicking goroutine, and nothing more. top is the
+// frame pointer of the function that deferred the recover (framePointer,
+// called in it), up to which callers walks the chain of frame pointers; nil
+// (or a chain that does not lead there) means runtime.Callers.
 //
 //go:noinline
-func captureStack(v any) Stack {
+func captureStack(v any, top unsafe.Pointer) Stack {
 	var pcs [64]uintptr
-	var n int
-	if _, fault := v.(runtime.Error); fault {
+	n, ok := 0, false
+	if _, fault := v.(runtime.Error); !fault && top != nil {
 		// A runtime error may come from a fault in a function with no
 		// frame of its own (a leaf that dereferenced nil), which a walk of
-		// frame pointers would skip: unwind with the runtime's tables.
+		// frame pointers would skip: it unwinds with the runtime's tables.
+		n, ok = callers(2, pcs[:], top) // not captureStack, the deferred function
+	}
+	if !ok {
 		n = runtime.Callers(3, pcs[:]) // not Callers, captureStack, the deferred function
-	} else {
-		n = callers(2, pcs[:]) // not captureStack, the deferred function
 	}
 	return append(Stack(nil), pcs[:n]...)
 }

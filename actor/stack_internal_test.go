@@ -4,6 +4,7 @@ import (
 	"errors"
 	"runtime"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,12 +21,14 @@ func unwound() Stack {
 }
 
 // bothWays runs f, which panics, and returns its stack as captureStack and
-// as runtime.Callers capture it.
+// as runtime.Callers capture it. The first ends at the frame that deferred
+// the recover, as the dispatch loop's does at its batch.
 func bothWays(f func()) (fast, slow Stack) {
 	func() {
+		top := framePointer()
 		defer func() {
 			v := recover()
-			fast, slow = captureStack(v), unwound()
+			fast, slow = captureStack(v, top), unwound()
 		}()
 		f()
 	}()
@@ -70,6 +73,9 @@ func TestCaptureStackResolvesAsRuntimeCallers(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			fast, slow := bothWays(f)
 			sameFrames(t, fast, slow)
+			if framePointer() != nil && name != "runtime error" {
+				assert.Less(t, len(fast.Frames()), len(slow.Frames()), "the walk, not runtime.Callers, captured it")
+			}
 		})
 	}
 	t.Run("go statement", func(t *testing.T) {
@@ -85,24 +91,49 @@ func TestCaptureStackResolvesAsRuntimeCallers(t *testing.T) {
 	})
 }
 
+// sameFrames requires the frames of fast to be those of slow, which goes on
+// past the frame that deferred the recover.
 func sameFrames(t *testing.T, fast, slow Stack) {
 	t.Helper()
 	require.NotEmpty(t, fast)
 	want, got := slow.Frames(), fast.Frames()
-	require.Equal(t, len(want), len(got), "frames\n%s\nwant\n%s", fast, slow)
-	for i := range want {
+	require.LessOrEqual(t, len(got), len(want), "frames\n%s\nwant\n%s", fast, slow)
+	require.True(t, hasBothWays(got), "the walk reaches the frame that deferred:\n%s", fast)
+	for i := range got {
 		assert.Equal(t, want[i].Function, got[i].Function, "frame %d", i)
 		assert.Equal(t, want[i].File, got[i].File, "frame %d", i)
 		assert.Equal(t, want[i].Line, got[i].Line, "frame %d", i)
 	}
 }
 
-func TestCallersStartsAtItsCaller(t *testing.T) {
+func hasBothWays(frames []runtime.Frame) bool {
+	for _, f := range frames {
+		if f.Function == "github.com/arbor-go/arbor/actor.bothWays" {
+			return true
+		}
+	}
+	return false
+}
+
+func TestCallersWalksUpToTop(t *testing.T) {
+	top := framePointer()
+	if top == nil {
+		t.Skip("no frame pointers here: captureStack always uses runtime.Callers")
+	}
 	var pcs [8]uintptr
-	n := callers(0, pcs[:])
-	require.Positive(t, n)
+	n, reached := callers(0, pcs[:], top)
+	require.True(t, reached)
+	require.Equal(t, 2, n, "this function's frame, then the one it returns into")
 	f, _ := runtime.CallersFrames(pcs[:1]).Next()
-	assert.Equal(t, "github.com/arbor-go/arbor/actor.TestCallersStartsAtItsCaller", f.Function)
+	assert.Equal(t, "github.com/arbor-go/arbor/actor.TestCallersWalksUpToTop", f.Function)
+
+	n, reached = callers(0, pcs[:1], top)
+	assert.False(t, reached, "a buffer too short does not reach top")
+	assert.Equal(t, 1, n)
+
+	below := framePointer()
+	_, reached = callers(0, pcs[:], unsafe.Add(below, -8))
+	assert.False(t, reached, "a top below the walk's start is never reached")
 }
 
 // deep panics n frames down, so that the stacks below have some depth.
@@ -117,11 +148,12 @@ func deep(n int) {
 
 // benchCapture panics ten frames deep and captures the stack with capture
 // in the deferred recover, as the dispatch loop does.
-func benchCapture(b *testing.B, capture func(v any) Stack) {
+func benchCapture(b *testing.B, capture func(v any, top unsafe.Pointer) Stack) {
 	b.ReportAllocs()
 	for b.Loop() {
 		func() {
-			defer func() { _ = capture(recover()) }()
+			top := framePointer()
+			defer func() { _ = capture(recover(), top) }()
 			deep(10)
 		}()
 	}
@@ -133,8 +165,10 @@ func BenchmarkCaptureStack(b *testing.B) { benchCapture(b, captureStack) }
 // BenchmarkCaptureStackCallers is its baseline, runtime.Callers, which reads
 // the unwinding tables at every frame.
 func BenchmarkCaptureStackCallers(b *testing.B) {
-	benchCapture(b, func(any) Stack { return unwound() })
+	benchCapture(b, func(any, unsafe.Pointer) Stack { return unwound() })
 }
 
 // BenchmarkPanicRecover is the panic and recover alone, which both pay.
-func BenchmarkPanicRecover(b *testing.B) { benchCapture(b, func(any) Stack { return nil }) }
+func BenchmarkPanicRecover(b *testing.B) {
+	benchCapture(b, func(any, unsafe.Pointer) Stack { return nil })
+}
