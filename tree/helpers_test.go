@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -19,7 +21,18 @@ func TestMain(m *testing.M) {
 	// The tests check every supervisor's counts against a scan of its
 	// children after each message; the benchmarks do not pay for the scan.
 	tree.CheckCounts(flag.Lookup("test.bench").Value.String() == "")
-	goleak.VerifyTestMain(m)
+	code := m.Run()
+	if msg := tree.CountsBroken(); msg != "" {
+		fmt.Fprintln(os.Stderr, "FAIL: a supervisor's counts disagree with its children:", msg)
+		code = 1
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "FAIL: goroutines leaked:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 var errBoom = errors.New("boom")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/arbor-go/arbor/actor"
 )
@@ -225,8 +226,12 @@ func (s *supervisor) settleSlots() {
 }
 
 // checkCounts, for tests, holds active and the settling of slots to what a
-// scan of every child says.
-var checkCounts = false
+// scan of every child says; countsBroken keeps the first disagreement, for
+// the tests to fail on.
+var (
+	checkCounts  = false
+	countsBroken atomic.Pointer[string]
+)
 
 func (s *supervisor) checkCounts() {
 	n := 0
@@ -235,13 +240,15 @@ func (s *supervisor) checkCounts() {
 			n++
 		}
 		if ch.slot && !ch.state.holds() {
-			panic(fmt.Sprintf("tree: %s/%s keeps a slot in state %s", s.path, ch.id, ch.state))
+			s.countsBroken(fmt.Sprintf("tree: %s/%s keeps a slot in state %s", s.path, ch.id, ch.state))
 		}
 	}
 	if n != s.active {
-		panic(fmt.Sprintf("tree: %s counts %d active children, %d by a scan", s.path, s.active, n))
+		s.countsBroken(fmt.Sprintf("tree: %s counts %d active children, %d by a scan", s.path, s.active, n))
 	}
 }
+
+func (s *supervisor) countsBroken(msg string) { countsBroken.CompareAndSwap(nil, &msg) }
 
 // releaseAll gives back every subtree slot of the supervisor's children: its
 // incarnation ends, and they with it.
