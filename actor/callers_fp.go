@@ -43,11 +43,14 @@ func callers(skip int, pcs []uintptr, top unsafe.Pointer) (n int, reached bool) 
 		if fp == top {
 			return n, true
 		}
-		next := *(*unsafe.Pointer)(fp)
-		if uintptr(next) <= uintptr(fp) {
-			break // not a caller's frame: the chain left the stack
+		// The caller's frame pointer is read as a number, and followed only
+		// once it is known to lie on this stack: a value that C code left
+		// in the chain must never reach the garbage collector as a pointer.
+		next := *(*uintptr)(fp)
+		if next <= uintptr(fp) || next > uintptr(top) {
+			break // not a caller's frame below top: the chain left the stack
 		}
-		fp = next
+		fp = unsafe.Add(fp, next-uintptr(fp))
 	}
 	return n, false
 }
