@@ -39,17 +39,18 @@ race:
 	$(GO) test -race -count=1 $(PKGS)
 
 # A crash's stack is captured by walking frame pointers on amd64 and arm64
-# (actor/callers_fp.go) and by runtime.Callers elsewhere. The actor tests run
-# again with the fallback forced, and for arm64 under qemu-aarch64, installed
+# (actor/callers_fp.go) and by runtime.Callers elsewhere, and the mailbox has
+# amd64 assembly with portable fallbacks. The actor tests run again with the
+# fallback forced, and both packages' for arm64 under qemu-aarch64, installed
 # when we are root on Debian; ARBOR_CROSS_REQUIRED=1 (set by .ci/run) makes a
 # missing emulator a failure rather than a skip.
 cross: qemu
-	GOARCH=386 $(GO) vet ./actor
-	GOARCH=arm64 $(GO) vet ./actor
+	GOARCH=386 $(GO) vet ./actor ./mailbox
+	GOARCH=arm64 $(GO) vet ./actor ./mailbox
 	$(GO) test -count=1 -tags arbor_callers ./actor
 	@if command -v qemu-aarch64 >/dev/null 2>&1; then \
-		echo "GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64 ./actor"; \
-		GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64 ./actor; \
+		echo "GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64 ./actor ./mailbox"; \
+		GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64 ./actor ./mailbox; \
 	elif [ -n "$$ARBOR_CROSS_REQUIRED" ]; then \
 		echo "*** qemu-aarch64 is missing: cannot run the arm64 tests ***"; exit 1; \
 	else \

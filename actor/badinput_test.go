@@ -103,6 +103,19 @@ func TestMessagingRejectsBadInput(t *testing.T) {
 		assert.ErrorIs(t, err, actor.ErrNilContext)
 	})
 
+	t.Run("a nil Ref is refused by every way of sending", func(t *testing.T) {
+		// As a child that a factory made Ignore has: StartChild returns a nil Ref.
+		var none *actor.Ref
+		assert.NotPanics(t, func() {
+			assert.ErrorIs(t, none.Send("x"), actor.ErrNilActor)
+			assert.ErrorIs(t, none.SendContext(context.Background(), "x"), actor.ErrNilActor)
+			_, err := none.Call(context.Background(), "x")
+			assert.ErrorIs(t, err, actor.ErrNilActor)
+			_, err = actor.CallAs[int](context.Background(), none, "x")
+			assert.ErrorIs(t, err, actor.ErrNilActor)
+		})
+	})
+
 	t.Run("nothing rejected reached the actor", func(t *testing.T) {
 		require.NoError(t, ref.Send("sentinel"))
 		assert.Equal(t, "sentinel", next(t, out))

@@ -83,6 +83,9 @@ func (q *request) take(gen uint64) (any, error) {
 // that comes after Call returned is dropped. An actor calling itself gets
 // ErrCallSelf.
 func (r *Ref) Call(ctx context.Context, msg any) (any, error) {
+	if r == nil {
+		return nil, ErrNilActor
+	}
 	if ctx == nil {
 		return nil, ErrNilContext
 	}

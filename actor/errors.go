@@ -26,7 +26,8 @@ var (
 	// ErrStopped is returned by a send or call to an actor that has stopped for
 	// good. A call's error also wraps the actor's exit reason.
 	ErrStopped = errors.New("actor: stopped")
-	// ErrNilActor is returned by Spawn and Restart when given no actor.
+	// ErrNilActor is returned by Spawn and Restart when given no actor, and
+	// by Send, SendContext and Call on a nil *Ref.
 	ErrNilActor = errors.New("actor: nil actor")
 	// ErrNilMessage is returned by a send or call of a nil message, which an
 	// actor could not tell from no message at all.

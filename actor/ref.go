@@ -185,6 +185,11 @@ func spawn(ctx context.Context, a Actor, inherited *settings, opts []Option) (*R
 // the mailbox is bounded with the Fail policy and full. On a full Block
 // mailbox it waits for room; SendContext bounds that wait.
 func (r *Ref) Send(msg any) error {
+	// Checked here, r's nil check costs no load: the implicit one at &r.mb
+	// would read the line the consumer writes for every message.
+	if r == nil {
+		return ErrNilActor
+	}
 	if msg == nil {
 		return ErrNilMessage
 	}
@@ -198,6 +203,9 @@ func (r *Ref) Send(msg any) error {
 // SendContext is Send with the wait for room in a full Block mailbox bounded
 // by ctx.
 func (r *Ref) SendContext(ctx context.Context, msg any) error {
+	if r == nil {
+		return ErrNilActor
+	}
 	if ctx == nil {
 		return ErrNilContext
 	}

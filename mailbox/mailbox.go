@@ -79,6 +79,32 @@ func (o Options) Validate() error {
 // 16384 messages are 256 KiB of ring, given back when the actor goes idle.
 const yieldAt = 16384
 
+// gatherRun is the run of queued messages worth a swap while senders stream
+// (see gather).
+const gatherRun = 64
+
+// gatherChecks bounds the wait of gather: 16 spins of about 100 ns.
+const gatherChecks = 16
+
+// gather waits, after the consumer has emptied its batch, for senders that
+// are streaming to queue a run worth taking (gatherRun) before the swap. A
+// consumer that swaps as soon as it sees a message catches up with its
+// sender and then takes a few messages per swap, and each swap takes the
+// lock's cache line from the sender. It looks at the lane's length only
+// between spins, so as not to take that line at every look either, and it
+// stops as soon as the lane has not grown between two looks: a sender that
+// has paused gets its messages handled at once.
+func (m *Mailbox) gather(n int32) {
+	for i := 0; i < gatherChecks && n < gatherRun; i++ {
+		spinWait()
+		next := m.userLen.Load()
+		if next == n {
+			return
+		}
+		n = next
+	}
+}
+
 // shrinkAbove is the ring size past which an emptied ring gives its memory
 // back rather than keep the size of its busiest moment.
 const shrinkAbove = 64
@@ -100,15 +126,19 @@ type Mailbox struct {
 	// producer is writing to, nor the other way round.
 
 	batch    ring         // consumer-owned: the user messages taken in the last swap
-	batchLen atomic.Int32 // batch.n, published for Len
+	batchLen count        // batch.n, published for Len
 	sysLen   atomic.Int32 // sys.n, so that the consumer can see it empty without the lock
 	b        *rare        // nil for an unbounded mailbox that never had a system message, which is most of them
 
 	mu      sync.Mutex
-	userLen atomic.Int32 // user.n, likewise
-	closed  atomic.Bool  // set under mu
-	bounded bool         // b holds a bound: set by Init
-	user    ring         // appended to by producers, under mu
+	userLen count       // user.n, likewise
+	closed  atomic.Bool // set under mu
+	bounded bool        // b holds a bound: set by Init
+	// streaming is consumer-owned, set at each swap: the last swap took a
+	// full run, so senders are outpacing the consumer (see gather). It
+	// sits in the producers' padding, written and read once per swap.
+	streaming bool
+	user      ring // appended to by producers, under mu
 }
 
 // rare is what only some mailboxes need, kept apart so that the many others
@@ -334,6 +364,11 @@ func (m *Mailbox) PushSystem(msg any) error {
 // Pop removes and returns the next message: the oldest system message if
 // there is one, else the oldest user message. ok is false when both lanes are
 // empty. Only the consumer may call Pop.
+//
+// While senders stream into an unbounded mailbox faster than its consumer
+// takes (its last swap took a full run), Pop may wait a microsecond or two,
+// spinning, for a run to build up before it takes one; it stops as soon as
+// the lane stops growing.
 func (m *Mailbox) Pop() (msg any, ok bool) {
 	if m.sysLen.Load() > 0 {
 		m.mu.Lock()
@@ -350,10 +385,14 @@ func (m *Mailbox) Pop() (msg any, ok bool) {
 		m.batchLen.Store(m.batch.n)
 		return msg, true
 	}
-	if m.userLen.Load() == 0 {
+	n := m.userLen.Load()
+	if n == 0 {
 		return nil, false
 	}
 	if !m.bounded {
+		if m.streaming && n < gatherRun {
+			m.gather(n)
+		}
 		// Take everything queued in one swap; the consumer then pops the
 		// batch without the lock while producers fill the other ring.
 		m.mu.Lock()
@@ -363,6 +402,7 @@ func (m *Mailbox) Pop() (msg any, ok bool) {
 			m.mu.Unlock()
 			return nil, false
 		}
+		m.streaming = m.user.n >= gatherRun
 		m.user, m.batch = m.batch, m.user
 		m.userLen.Store(0)
 		// Pop and publish the batch before unlocking, so that Len never

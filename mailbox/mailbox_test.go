@@ -592,6 +592,50 @@ func TestEmptyGivesBackTheMemoryOfABurst(t *testing.T) {
 	assert.Equal(t, "after", msg, "a shrunk mailbox still works")
 }
 
+func TestPopAfterAFullRunTakesWhatIsThere(t *testing.T) {
+	m := newMailbox(t, Options{})
+	for i := range gatherRun {
+		require.NoError(t, m.Push(i))
+	}
+	require.Len(t, popAll(m), gatherRun)
+	require.True(t, m.streaming, "a swap of a full run marks the senders as streaming")
+
+	// The senders have stopped: Pop waits for a run no longer than it takes
+	// to see the lane not growing, and takes what is there.
+	for _, v := range []string{"a", "b", "c"} {
+		require.NoError(t, m.Push(v))
+	}
+	assert.Equal(t, []any{"a", "b", "c"}, popAll(m))
+	assert.False(t, m.streaming, "a short swap ends the streaming")
+	_, ok := m.Pop()
+	assert.False(t, ok)
+}
+
+func TestPopGathersARunFromAStreamingSender(t *testing.T) {
+	m := newMailbox(t, Options{})
+	const total = 100 * gatherRun
+	go func() {
+		for i := range total {
+			if m.Push(i) != nil {
+				return
+			}
+		}
+	}()
+	deadline := time.Now().Add(patience)
+	for want := 0; want < total; {
+		msg, ok := m.Pop()
+		if !ok {
+			require.True(t, time.Now().Before(deadline), "got %d of %d messages", want, total)
+			runtime.Gosched()
+			continue
+		}
+		require.Equal(t, want, msg, "messages arrive in order, none lost or doubled")
+		want++
+	}
+	_, ok := m.Pop()
+	assert.False(t, ok)
+}
+
 func TestRingMatchesASlice(t *testing.T) {
 	tests := []struct {
 		name string
