@@ -636,6 +636,29 @@ func TestPopGathersARunFromAStreamingSender(t *testing.T) {
 	assert.False(t, ok)
 }
 
+func TestRingsOfABurstAreReusedEmpty(t *testing.T) {
+	for round := range 3 {
+		var r ring
+		for i := range 1000 {
+			r.push(i)
+		}
+		for i := range 1000 {
+			require.Equal(t, i, r.pop(), "round %d", round)
+		}
+		r.shrink(shrinkAbove)
+		require.Nil(t, r.buf)
+		// Whether or not the pool kept it, the next burst's ring is as
+		// good as new.
+		buf := newBuf(1024)
+		require.Len(t, buf, 1024)
+		for i, v := range buf {
+			require.Nil(t, v, "round %d: slot %d of a reused array", round, i)
+		}
+		freeBuf(buf)
+	}
+	assert.Len(t, newBuf(8), 8, "small rings are not pooled")
+}
+
 func TestRingMatchesASlice(t *testing.T) {
 	tests := []struct {
 		name string

@@ -1,5 +1,11 @@
 package mailbox
 
+import (
+	"math/bits"
+	"sync"
+	"unsafe"
+)
+
 // ring is a growable FIFO of messages. It is not safe for concurrent use; the
 // Mailbox guards it. Its capacity is a power of two so that indexing is a mask.
 type ring struct {
@@ -38,17 +44,45 @@ func (r *ring) grow() {
 	if size == 0 {
 		size = 4
 	}
-	buf := make([]any, size)
+	buf := newBuf(size)
 	for i := int32(0); i < r.n; i++ {
 		buf[i] = r.buf[int(r.head+i)&(len(r.buf)-1)]
 	}
+	old := r.buf
 	r.buf, r.head = buf, 0
+	clear(old)
+	freeBuf(old)
 }
 
-// shrink drops a large, empty backing array so that an idle mailbox does not
-// keep the memory of its busiest moment.
+// shrink gives back a large, empty backing array so that an idle mailbox does
+// not keep the memory of its busiest moment.
 func (r *ring) shrink(keep int) {
 	if r.n == 0 && len(r.buf) > keep {
+		freeBuf(r.buf) // popped slots are cleared: it holds no message
 		r.buf, r.head = nil, 0
+	}
+}
+
+// spare holds the emptied backing arrays of large rings (more than
+// shrinkAbove slots), by size, as pointers to their first slot. An actor that
+// goes idle between bursts gives its rings back, and would otherwise allocate
+// and zero them afresh at every burst, page faults included: that was 10 to
+// 20 bytes per message of a busy actor. The collector frees what stays unused.
+var spare [32]sync.Pool
+
+// newBuf returns an array of size slots, a power of two, all nil.
+func newBuf(size int) []any {
+	if size > shrinkAbove && size < 1<<len(spare) {
+		if p, _ := spare[bits.Len(uint(size))-1].Get().(*any); p != nil {
+			return unsafe.Slice(p, size)
+		}
+	}
+	return make([]any, size)
+}
+
+// freeBuf keeps buf, whose slots are all nil, for newBuf if it is large.
+func freeBuf(buf []any) {
+	if size := len(buf); size > shrinkAbove && size < 1<<len(spare) {
+		spare[bits.Len(uint(size))-1].Put(unsafe.SliceData(buf))
 	}
 }
