@@ -25,7 +25,7 @@ func framePointer() unsafe.Pointer
 // which runtime.CallersFrames finds again from the return addresses when
 // the stack is read, and one to a function that calls nothing, which may
 // have no frame at all, so that a fault inside it would lose its caller;
-// captureStack unwinds runtime errors with the tables for that reason.
+// newPanicError unwinds runtime errors with the tables for that reason.
 //
 //go:noinline
 func callers(skip int, pcs []uintptr, top unsafe.Pointer) (n int, reached bool) {

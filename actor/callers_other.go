@@ -8,6 +8,6 @@ import "unsafe"
 // callers_fp.go), or where the build tag arbor_callers says not to.
 func framePointer() unsafe.Pointer { return nil }
 
-// callers reaches nothing here, so that captureStack unwinds with
+// callers reaches nothing here, so that newPanicError unwinds with
 // runtime.Callers.
 func callers(int, []uintptr, unsafe.Pointer) (int, bool) { return 0, false }

@@ -29,7 +29,7 @@ func (r *Ref) start(a Actor) (err error) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			err = &PanicError{Value: v, Stack: captureStack(v, nil)}
+			err = newPanicError(v, nil)
 		}
 		if err != nil {
 			r.cancelIncarnation(err)
@@ -102,11 +102,11 @@ func (r *Ref) loop() {
 // batch handles up to batchSize messages. Panic recovery is set up once per
 // batch rather than once per message.
 func (r *Ref) batch() (res int) {
-	top := framePointer() // where the walk of a panic's stack ends (see captureStack)
+	top := framePointer() // where the walk of a panic's stack ends (see newPanicError)
 	defer func() {
 		if v := recover(); v != nil {
 			res = batchExit
-			if r.endIncarnation(&PanicError{Value: v, Stack: captureStack(v, top)}, false) {
+			if r.endIncarnation(newPanicError(v, top), false) {
 				res = batchRestarted
 			}
 		}
@@ -222,7 +222,7 @@ func (r *Ref) runTaskOnce() bool {
 func (r *Ref) callTask(t *task) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = &PanicError{Value: v, Stack: captureStack(v, nil)}
+			err = newPanicError(v, nil)
 		}
 	}()
 	return t.fn(r.c.Context(), &r.c)
@@ -281,7 +281,7 @@ func (r *Ref) terminate(t Terminator, reason error) (out error) {
 	out = reason
 	defer func() {
 		if v := recover(); v != nil {
-			perr := &PanicError{Value: v, Stack: captureStack(v, nil)}
+			perr := newPanicError(v, nil)
 			r.set.log().Error().Str("actor", r.String()).AnErr("reason", perr).
 				Str("stack", perr.Stack.String()).Msg("panic in Terminate")
 			if !IsCrash(reason) {

@@ -71,29 +71,42 @@ func (s Stack) String() string {
 //		}
 //	}()
 func NewPanicError(v any) *PanicError {
-	return &PanicError{Value: v, Stack: captureStack(v, nil)}
+	return newPanicError(v, nil)
 }
 
-// captureStack is called from a deferred recover of v: it records the
-// program counters of the panicking goroutine, and nothing more. top is the
-// frame pointer of the function that deferred the recover (framePointer,
-// called in it), up to which callers walks the chain of frame pointers; nil
-// (or a chain that does not lead there) means runtime.Callers.
+// newPanicError is called from a deferred recover of v: it records the
+// program counters of the panicking goroutine, and nothing more, in the
+// *PanicError it returns. top is the frame pointer of the function that
+// deferred the recover (framePointer, called in it), up to which callers
+// walks the chain of frame pointers; nil (or a chain that does not lead
+// there) means runtime.Callers.
 //
 //go:noinline
-func captureStack(v any, top unsafe.Pointer) Stack {
+func newPanicError(v any, top unsafe.Pointer) *PanicError {
 	var pcs [64]uintptr
 	n, ok := 0, false
 	if _, fault := v.(runtime.Error); !fault && top != nil {
 		// A runtime error may come from a fault in a function with no
 		// frame of its own (a leaf that dereferenced nil), which a walk of
 		// frame pointers would skip: it unwinds with the runtime's tables.
-		n, ok = callers(2, pcs[:], top) // not captureStack, the deferred function
+		n, ok = callers(2, pcs[:], top) // not newPanicError, the deferred function
 	}
 	if !ok {
-		n = runtime.Callers(3, pcs[:]) // not Callers, captureStack, the deferred function
+		n = runtime.Callers(3, pcs[:]) // not Callers, newPanicError, the deferred function
 	}
-	return append(Stack(nil), pcs[:n]...)
+	if n > len(panicRecord{}.pcs) {
+		return &PanicError{Value: v, Stack: append(Stack(nil), pcs[:n]...)}
+	}
+	rec := &panicRecord{err: PanicError{Value: v}}
+	rec.err.Stack = rec.pcs[:copy(rec.pcs[:], pcs[:n]):n]
+	return &rec.err
+}
+
+// panicRecord is a PanicError with room for its stack, so that a crash costs
+// one allocation: a stack cut at the dispatch loop is rarely deeper.
+type panicRecord struct {
+	err PanicError
+	pcs [16]uintptr
 }
 
 const selfPkg = "github.com/arbor-go/arbor/actor."

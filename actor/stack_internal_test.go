@@ -11,7 +11,7 @@ import (
 )
 
 // unwound captures a stack the way runtime.Callers does, from a deferred
-// recover, as captureStack did before it walked frame pointers.
+// recover, as newPanicError did before it walked frame pointers.
 //
 //go:noinline
 func unwound() Stack {
@@ -20,7 +20,7 @@ func unwound() Stack {
 	return append(Stack(nil), pcs[:n]...)
 }
 
-// bothWays runs f, which panics, and returns its stack as captureStack and
+// bothWays runs f, which panics, and returns its stack as newPanicError and
 // as runtime.Callers capture it. The first ends at the frame that deferred
 // the recover, as the dispatch loop's does at its batch.
 func bothWays(f func()) (fast, slow Stack) {
@@ -28,7 +28,7 @@ func bothWays(f func()) (fast, slow Stack) {
 		top := framePointer()
 		defer func() {
 			v := recover()
-			fast, slow = captureStack(v, top), unwound()
+			fast, slow = newPanicError(v, top).Stack, unwound()
 		}()
 		f()
 	}()
@@ -91,6 +91,24 @@ func TestCaptureStackResolvesAsRuntimeCallers(t *testing.T) {
 	})
 }
 
+func TestPanicErrorOfAShallowStackIsOneAllocation(t *testing.T) {
+	if framePointer() == nil {
+		t.Skip("no frame pointers here: the stack is the goroutine's whole")
+	}
+	var perr *PanicError
+	allocs := testing.AllocsPerRun(100, func() {
+		func() {
+			top := framePointer()
+			defer func() { perr = newPanicError(recover(), top) }()
+			panic("shallow")
+		}()
+	})
+	assert.Equal(t, 1.0, allocs, "the error and its stack in one allocation")
+	require.NotNil(t, perr)
+	assert.Equal(t, "shallow", perr.Value)
+	assert.NotEmpty(t, perr.Stack.Frames())
+}
+
 // sameFrames requires the frames of fast to be those of slow, which goes on
 // past the frame that deferred the recover.
 func sameFrames(t *testing.T, fast, slow Stack) {
@@ -118,7 +136,7 @@ func hasBothWays(frames []runtime.Frame) bool {
 func TestCallersWalksUpToTop(t *testing.T) {
 	top := framePointer()
 	if top == nil {
-		t.Skip("no frame pointers here: captureStack always uses runtime.Callers")
+		t.Skip("no frame pointers here: newPanicError always uses runtime.Callers")
 	}
 	var pcs [8]uintptr
 	n, reached := callers(0, pcs[:], top)
@@ -160,7 +178,9 @@ func benchCapture(b *testing.B, capture func(v any, top unsafe.Pointer) Stack) {
 }
 
 // BenchmarkCaptureStack is the capture of a crash's stack by frame pointers.
-func BenchmarkCaptureStack(b *testing.B) { benchCapture(b, captureStack) }
+func BenchmarkCaptureStack(b *testing.B) {
+	benchCapture(b, func(v any, top unsafe.Pointer) Stack { return newPanicError(v, top).Stack })
+}
 
 // BenchmarkCaptureStackCallers is its baseline, runtime.Callers, which reads
 // the unwinding tables at every frame.
