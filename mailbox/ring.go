@@ -72,8 +72,8 @@ var spare [32]sync.Pool
 
 // newBuf returns an array of size slots, a power of two, all nil.
 func newBuf(size int) []any {
-	if size > shrinkAbove && size < 1<<len(spare) {
-		if p, _ := spare[bits.Len(uint(size))-1].Get().(*any); p != nil {
+	if pool := spareOf(size); pool != nil {
+		if p, _ := pool.Get().(*any); p != nil {
 			return unsafe.Slice(p, size)
 		}
 	}
@@ -82,7 +82,17 @@ func newBuf(size int) []any {
 
 // freeBuf keeps buf, whose slots are all nil, for newBuf if it is large.
 func freeBuf(buf []any) {
-	if size := len(buf); size > shrinkAbove && size < 1<<len(spare) {
-		spare[bits.Len(uint(size))-1].Put(unsafe.SliceData(buf))
+	if pool := spareOf(len(buf)); pool != nil {
+		pool.Put(unsafe.SliceData(buf))
 	}
+}
+
+// spareOf returns the pool of the arrays of size slots, a power of two, or
+// nil if arrays that small (or that large) are not pooled.
+func spareOf(size int) *sync.Pool {
+	k := bits.Len(uint(size)) - 1
+	if size <= shrinkAbove || k >= len(spare) {
+		return nil
+	}
+	return &spare[k]
 }
