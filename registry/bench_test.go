@@ -251,3 +251,36 @@ func BenchmarkBroadcast(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(refs)), "ns/member")
 }
+
+// benchGroupChurn measures a member leaving and joining again in a group of
+// size members, each in turn: the cost of membership changes in a big group.
+func benchGroupChurn(b *testing.B, size int) {
+	reg := registry.New()
+	refs := make([]*actor.Ref, size)
+	for i := range refs {
+		refs[i] = sink(b)
+		if err := reg.Join("portals", refs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		ref := refs[i%size]
+		if err := reg.Leave("portals", ref); err != nil {
+			b.Fatal(err)
+		}
+		if err := reg.Join("portals", ref); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	if got := len(reg.Members("portals")); got != size {
+		b.Fatalf("%d members after the churn, want %d", got, size)
+	}
+}
+
+// BenchmarkGroupChurn10 and BenchmarkGroupChurn10k: the same cost per change
+// whatever the group's size is the aim.
+func BenchmarkGroupChurn10(b *testing.B)  { benchGroupChurn(b, 10) }
+func BenchmarkGroupChurn10k(b *testing.B) { benchGroupChurn(b, 10_000) }

@@ -4,24 +4,148 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/arbor-go/arbor/actor"
 )
 
-// pgroup is a pg group. Its slices are never changed in place, only replaced,
-// so that a reader may keep one after letting go of the lock.
+// pgroup is a pg group. Its lists are changed in place, with a hole (nil)
+// where a join was undone, so that joining and leaving cost the same in a
+// group of ten thousand members as in a group of ten; once holes make up half
+// of a list, it is compacted. Broadcast reads a snapshot of the distinct
+// members, made at the first broadcast after a change and shared by the
+// broadcasts that follow.
 type pgroup struct {
-	joins    []*actor.Ref // one per Join, in join order
-	distinct []*actor.Ref // each member once, in order of first join
+	joins    []*actor.Ref // one per Join, in join order; nil where one was undone
+	distinct []*actor.Ref // each member once, in order of first join; nil where one left
+	holes    int          // the nils in joins
 	members  map[*actor.Ref]*membership
+	// snap is distinct without its holes, or nil until a broadcast needs
+	// it. A broadcast may set it while holding gmu for reading; everything
+	// else in a pgroup changes only under gmu held for writing.
+	snap atomic.Pointer[[]*actor.Ref]
 }
 
-// membership is one actor's place in one group: how many times it joined,
-// and the watch that removes it when it stops.
+// membership is one actor's place in one group: where its joins are, and
+// the watch that removes it when it stops.
 type membership struct {
-	count int
-	stop  func() bool
-	dead  bool // guarded by the registry's mu; set by the death watch
+	at   []int  // the indices of its joins in joins, ascending
+	at0  [1]int // at's first array: most members join once
+	slot int    // its index in distinct
+	stop func() bool
+	dead bool // guarded by the registry's mu; set by the death watch
+}
+
+// join records one more join of ref, whose membership is m if it is new.
+func (g *pgroup) join(ref *actor.Ref, m *membership) (have *membership) {
+	i := len(g.joins)
+	g.joins = append(g.joins, ref)
+	if have = g.members[ref]; have != nil {
+		have.at = append(have.at, i)
+		return have
+	}
+	m.at0[0] = i
+	m.at = m.at0[:]
+	m.slot = len(g.distinct)
+	g.members[ref] = m
+	g.distinct = append(g.distinct, ref)
+	g.snap.Store(nil)
+	return nil
+}
+
+// leave undoes the last join of the member m and reports whether it is out.
+func (g *pgroup) leave(ref *actor.Ref, m *membership) (out bool) {
+	last := len(m.at) - 1
+	g.joins[m.at[last]] = nil
+	g.holes++
+	m.at = m.at[:last]
+	if last > 0 {
+		g.tidy()
+		return false
+	}
+	g.remove(ref, m)
+	return true
+}
+
+// drop undoes every join of the member m.
+func (g *pgroup) drop(ref *actor.Ref, m *membership) {
+	for _, i := range m.at {
+		g.joins[i] = nil
+	}
+	g.holes += len(m.at)
+	m.at = m.at[:0]
+	g.remove(ref, m)
+}
+
+// remove takes m, which has no joins left, out of the members.
+func (g *pgroup) remove(ref *actor.Ref, m *membership) {
+	delete(g.members, ref)
+	g.distinct[m.slot] = nil
+	g.snap.Store(nil)
+	g.tidy()
+}
+
+// tidy compacts the lists once holes make up half of either.
+func (g *pgroup) tidy() {
+	if 2*g.holes <= len(g.joins) && 2*len(g.members) >= len(g.distinct) {
+		return
+	}
+	for _, m := range g.members {
+		m.at = m.at[:0]
+	}
+	g.joins = squeeze(g.joins, func(ref *actor.Ref, i int) {
+		m := g.members[ref]
+		m.at = append(m.at, i)
+	})
+	g.distinct = squeeze(g.distinct, func(ref *actor.Ref, i int) { g.members[ref].slot = i })
+	g.holes = 0
+}
+
+// squeeze moves the non-nil refs of s to its front, in order, telling moved
+// each one's new index, and returns them; a backing array left mostly empty
+// is given back.
+func squeeze(s []*actor.Ref, moved func(ref *actor.Ref, i int)) []*actor.Ref {
+	n := 0
+	for _, ref := range s {
+		if ref != nil {
+			s[n] = ref
+			moved(ref, n)
+			n++
+		}
+	}
+	clear(s[n:])
+	if cap(s) > 4*n+16 {
+		return slices.Clone(s[:n])
+	}
+	return s[:n]
+}
+
+// snapshot returns the distinct members, holes left out, in a slice that is
+// never changed: the broadcasts after a change share one. gmu must be held,
+// for reading at least.
+func (g *pgroup) snapshot() []*actor.Ref {
+	if p := g.snap.Load(); p != nil {
+		return *p
+	}
+	refs := make([]*actor.Ref, 0, len(g.members))
+	for _, ref := range g.distinct {
+		if ref != nil {
+			refs = append(refs, ref)
+		}
+	}
+	g.snap.Store(&refs) // readers racing here store equal snapshots
+	return refs
+}
+
+// list returns the joins, holes left out.
+func (g *pgroup) list() []*actor.Ref {
+	out := make([]*actor.Ref, 0, len(g.joins)-g.holes)
+	for _, ref := range g.joins {
+		if ref != nil {
+			out = append(out, ref)
+		}
+	}
+	return out
 }
 
 // Join adds ref to group. An actor may join a group several times; it then
@@ -37,7 +161,7 @@ func (r *Registry) Join(group string, ref *actor.Ref) error {
 	if ref == nil {
 		return actor.ErrNilActor
 	}
-	m := &membership{count: 1}
+	m := &membership{}
 	m.stop = ref.AfterStop(func(*actor.Ref, error) { r.dropMember(group, ref, m) })
 	r.mu.Lock()
 	if m.dead {
@@ -53,14 +177,7 @@ func (r *Registry) Join(group string, ref *actor.Ref) error {
 		}
 		r.groups[group] = g
 	}
-	have := g.members[ref]
-	if have != nil {
-		have.count++
-	} else {
-		g.members[ref] = m
-		g.distinct = append(slices.Clip(g.distinct), ref)
-	}
-	g.joins = append(slices.Clip(g.joins), ref)
+	have := g.join(ref, m)
 	r.gmu.Unlock()
 	r.emit(Event{Kind: Joined, Group: group, Ref: ref})
 	r.mu.Unlock()
@@ -85,19 +202,14 @@ func (r *Registry) Leave(group string, ref *actor.Ref) error {
 		r.mu.Unlock()
 		return &NotFoundError{Name: group, Ref: ref}
 	}
-	m.count--
-	g.joins = removeLast(g.joins, ref)
-	if m.count == 0 {
-		delete(g.members, ref)
-		g.distinct = removeLast(g.distinct, ref)
-		if len(g.members) == 0 {
-			delete(r.groups, group)
-		}
+	out := g.leave(ref, m)
+	if len(g.members) == 0 {
+		delete(r.groups, group)
 	}
 	r.gmu.Unlock()
 	r.emit(Event{Kind: Left, Group: group, Ref: ref})
 	r.mu.Unlock()
-	if m.count == 0 {
+	if out {
 		m.stop()
 	}
 	return nil
@@ -115,10 +227,8 @@ func (r *Registry) dropMember(group string, ref *actor.Ref, m *membership) {
 		r.gmu.Unlock()
 		return
 	}
-	n := m.count
-	delete(g.members, ref)
-	g.joins = slices.DeleteFunc(slices.Clone(g.joins), func(x *actor.Ref) bool { return x == ref })
-	g.distinct = removeLast(g.distinct, ref)
+	n := len(m.at)
+	g.drop(ref, m)
 	if len(g.members) == 0 {
 		delete(r.groups, group)
 	}
@@ -128,27 +238,13 @@ func (r *Registry) dropMember(group string, ref *actor.Ref, m *membership) {
 	}
 }
 
-// removeLast returns a copy of s without the last occurrence of ref.
-func removeLast(s []*actor.Ref, ref *actor.Ref) []*actor.Ref {
-	i := len(s) - 1
-	for i >= 0 && s[i] != ref {
-		i--
-	}
-	if i < 0 {
-		return s
-	}
-	out := make([]*actor.Ref, 0, len(s)-1)
-	out = append(out, s[:i]...)
-	return append(out, s[i+1:]...)
-}
-
 // Members returns the members of group, once per Join, in join order (as
 // OTP's pg does); nil for a group nobody is in.
 func (r *Registry) Members(group string) []*actor.Ref {
 	r.gmu.RLock()
 	defer r.gmu.RUnlock()
 	if g := r.groups[group]; g != nil {
-		return slices.Clone(g.joins)
+		return g.list()
 	}
 	return nil
 }
@@ -174,7 +270,7 @@ func (r *Registry) Broadcast(group string, msg any) (int, error) {
 	r.gmu.RLock()
 	var refs []*actor.Ref
 	if g := r.groups[group]; g != nil {
-		refs = g.distinct // never changed in place
+		refs = g.snapshot()
 	}
 	r.gmu.RUnlock()
 	n := 0

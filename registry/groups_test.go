@@ -3,6 +3,8 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/arbor-go/arbor/actor"
@@ -112,6 +114,96 @@ func TestGroups(t *testing.T) {
 		assert.Contains(t, err.Error(), `"g"`)
 		assert.Empty(t, reg.Groups())
 	})
+}
+
+// TestGroupsMatchAModel joins and leaves at random against a model of pg (a
+// list of joins; a leave removes the last join of its actor), through enough
+// churn that the group's lists are compacted many times over.
+func TestGroupsMatchAModel(t *testing.T) {
+	reg := registry.New()
+	actors := make([]*actor.Ref, 40)
+	for i := range actors {
+		actors[i] = spawnBox(t).ref
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var model []*actor.Ref
+	for step := range 5000 {
+		ref := actors[rng.IntN(len(actors))]
+		if rng.IntN(5) < 3 { // grow more than shrink, then drain
+			if step < 4000 {
+				require.NoError(t, reg.Join("g", ref))
+				model = append(model, ref)
+				continue
+			}
+		}
+		i := -1
+		for j, x := range slices.Backward(model) {
+			if x == ref {
+				i = j
+				break
+			}
+		}
+		err := reg.Leave("g", ref)
+		if i < 0 {
+			require.ErrorIs(t, err, registry.ErrNotFound, "step %d", step)
+			continue
+		}
+		require.NoError(t, err, "step %d", step)
+		model = slices.Delete(model, i, i+1)
+		if step%97 == 0 || len(model) < 3 {
+			requireMembers(t, reg, model, step)
+		}
+	}
+	requireMembers(t, reg, model, -1)
+}
+
+// requireMembers checks Members and Broadcast against the model's joins.
+func requireMembers(t *testing.T, reg *registry.Registry, model []*actor.Ref, step int) {
+	t.Helper()
+	if len(model) == 0 {
+		require.Nil(t, reg.Members("g"), "step %d", step)
+	} else {
+		require.Equal(t, model, reg.Members("g"), "step %d", step)
+	}
+	var distinct []*actor.Ref
+	for _, ref := range model {
+		if !slices.Contains(distinct, ref) {
+			distinct = append(distinct, ref)
+		}
+	}
+	n, err := reg.Broadcast("g", "tick")
+	require.NoError(t, err)
+	require.Equal(t, len(distinct), n, "step %d: one send per member", step)
+}
+
+func TestGroupsDropStoppedMembersInBulk(t *testing.T) {
+	reg := registry.New()
+	boxes := make([]*box, 100)
+	for i := range boxes {
+		boxes[i] = spawnBox(t)
+		require.NoError(t, reg.Join("g", boxes[i].ref))
+		require.NoError(t, reg.Join("g", boxes[i].ref))
+	}
+	w := watch(t, reg, "", 256)
+	var kept []*actor.Ref
+	for i, b := range boxes {
+		if i%5 < 3 { // three in five stop, so that the lists are compacted
+			stop(t, b.ref)
+			continue
+		}
+		kept = append(kept, b.ref)
+	}
+	for range 2 * 60 { // one Left per join of each stopped member
+		require.Equal(t, registry.Left, next(t, w).Kind)
+	}
+	want := make([]*actor.Ref, 0, 2*len(kept))
+	for _, ref := range kept {
+		want = append(want, ref, ref) // each joined twice in a row
+	}
+	assert.Equal(t, want, reg.Members("g"), "the joins of the others, in join order")
+	n, err := reg.Broadcast("g", "news")
+	require.NoError(t, err)
+	assert.Equal(t, len(kept), n)
 }
 
 func TestBroadcast(t *testing.T) {
