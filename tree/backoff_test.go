@@ -132,11 +132,16 @@ func TestStaleRestartTimer(t *testing.T) {
 		blocking, unblock := make(chan struct{}), make(chan struct{})
 		gating, gate := make(chan struct{}), make(chan struct{})
 		goCrash, crashing := make(chan struct{}), make(chan *actor.Ref, 1)
+		ran := make(chan struct{}, 1)
 		task := tree.Task("t", func(ctx context.Context, c *actor.Context) error {
 			if second.Load() && crashed.CompareAndSwap(false, true) {
 				crashing <- c.Self()
 				<-goCrash
 				return errBoom
+			}
+			select {
+			case ran <- struct{}{}:
+			default:
 			}
 			<-ctx.Done()
 			return nil
@@ -154,8 +159,24 @@ func TestStaleRestartTimer(t *testing.T) {
 			Intensity: strategy.Intensity{MaxRestarts: 1, Period: time.Hour},
 			Children:  []tree.ChildSpec{worker("w", nil), worker("x", nil), task, gated2}}
 		sup := start(t, tree.Spec{Children: []tree.ChildSpec{tree.Supervisor("s", inner)}}, tree.WithClock(clk))
+		t.Cleanup(func() { // before the tree's Stop: a test failed half way leaves nothing blocked
+			for _, ch := range []chan struct{}{unblock, gate, goCrash} {
+				select {
+				case <-ch:
+				default:
+					close(ch)
+				}
+			}
+		})
 		ev := events(t, sup)
 		s := refOf(t, sup, "s")
+		// The first incarnation of t has run, and read second, before the
+		// test sets it: on a loaded machine its goroutine may start late.
+		select {
+		case <-ran:
+		case <-time.After(wait):
+			require.FailNow(t, "t never ran")
+		}
 		api := tree.SupervisorAt(s)
 		ctx := context.Background()
 		ref := func(id string) *actor.Ref {
