@@ -313,3 +313,70 @@ func BenchmarkQueue100(b *testing.B) { benchQueue(b, 100) }
 
 // BenchmarkQueue10k runs 10,000 jobs through 4 slots.
 func BenchmarkQueue10k(b *testing.B) { benchQueue(b, 10_000) }
+
+// benchDynamicExodus starts children idle temporary children under a
+// dynamic supervisor, then has them all end by themselves, in an order that
+// takes each out of the middle of the supervisor's list, as the jobs of a
+// pool or the connections of a server end when they will; it reports the
+// cost per child of the exodus ("ns/child"), which must not grow with the
+// number of children.
+func benchDynamicExodus(b *testing.B, children int) {
+	ctx := context.Background()
+	job := func() actor.Actor {
+		return actor.Func(func(c *actor.Context, m any) error {
+			c.Stop(nil)
+			return nil
+		})
+	}
+	b.ReportAllocs()
+	for range b.N {
+		b.StopTimer()
+		d, err := tree.StartDynamic(ctx, tree.DynamicSpec{
+			Template: func(any) tree.ChildSpec {
+				return tree.Worker("w", job, tree.Restart(strategy.Temporary))
+			},
+		}, tree.WithLogger(zerolog.Nop()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		refs := make([]*actor.Ref, children)
+		for i := range refs {
+			if refs[i], err = d.StartChild(ctx, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		// From the middle outwards: every exit leaves from the middle.
+		order := make([]*actor.Ref, 0, children)
+		for lo, hi := children/2-1, children/2; lo >= 0 || hi < children; lo, hi = lo-1, hi+1 {
+			if hi < children {
+				order = append(order, refs[hi])
+			}
+			if lo >= 0 {
+				order = append(order, refs[lo])
+			}
+		}
+		b.StartTimer()
+		for _, ref := range order {
+			if err := ref.Send("done"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, ref := range order {
+			<-ref.Done() // the supervisor has decided on it
+		}
+		// Its last removal is done when it answers again.
+		if n, err := d.CountChildren(ctx); err != nil || n.Specs != 0 {
+			b.Fatalf("%d children after the exodus (%v)", n.Specs, err)
+		}
+		b.StopTimer()
+		d.Stop(ctx)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*children), "ns/child")
+}
+
+// BenchmarkDynamicExodus1k: 1,000 children end, the baseline of
+// BenchmarkDynamicExodus100k.
+func BenchmarkDynamicExodus1k(b *testing.B) { benchDynamicExodus(b, 1_000) }
+
+// BenchmarkDynamicExodus100k: 100,000 children end.
+func BenchmarkDynamicExodus100k(b *testing.B) { benchDynamicExodus(b, 100_000) }

@@ -61,7 +61,7 @@ func (m startChildCmd) handle(s *supervisor, c *actor.Context) error {
 		return c.ReplyError(fmt.Errorf("%w: %s", ErrAlreadyPresent, m.spec.ID))
 	}
 	ch := &child{id: m.spec.ID, r: resolve(s.spec, m.spec), state: Stopped}
-	s.children = append(s.children, ch)
+	s.children.push(ch)
 	if err := s.startOrQueue(ch); err != nil {
 		s.remove(ch)
 		return c.ReplyError(&StartError{Supervisor: s.path, Child: ch.id, Err: err})
@@ -133,9 +133,8 @@ func notStopped(ch *child, id string) error {
 }
 
 func (whichCmd) handle(s *supervisor, c *actor.Context) error {
-	out := make([]ChildInfo, 0, len(s.children))
-	for i := len(s.children) - 1; i >= 0; i-- {
-		ch := s.children[i]
+	out := make([]ChildInfo, 0, s.children.len())
+	for ch := range s.children.backward() {
 		info := ChildInfo{ID: ch.id, State: ch.state, Type: ch.r.typ, Restart: ch.r.restart}
 		if ch.state == Running {
 			info.Ref = ch.ref
@@ -153,7 +152,7 @@ func (m subscribeCmd) handle(s *supervisor, c *actor.Context) error {
 
 func (countCmd) handle(s *supervisor, c *actor.Context) error {
 	var n Counts
-	for _, ch := range s.children {
+	for ch := range s.children.all() {
 		n.Specs++
 		if ch.state == Running {
 			n.Active++

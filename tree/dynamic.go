@@ -207,7 +207,7 @@ func (m dynStartCmd) handle(s *supervisor, c *actor.Context) error {
 		// As MaxChildren: a dynamic child starts now or not at all.
 		return c.ReplyError(fmt.Errorf("%w: %s", ErrSubtreeFull, id))
 	}
-	s.children = append(s.children, ch)
+	s.children.push(ch)
 	if err := s.start(ch, 0); err != nil {
 		s.remove(ch)
 		return c.ReplyError(&StartError{Supervisor: s.path, Child: id, Err: err})
@@ -242,7 +242,7 @@ func (m dynTerminateCmd) handle(s *supervisor, c *actor.Context) error {
 // stopParallel stops every child at once, as a dynamic supervisor does.
 func (s *supervisor) stopParallel(bound context.Context) {
 	var wg sync.WaitGroup
-	for _, ch := range s.children {
+	for ch := range s.children.all() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -256,7 +256,7 @@ func (s *supervisor) stopParallel(bound context.Context) {
 func (s *supervisor) dynBudget() (time.Duration, bool) {
 	var longest time.Duration
 	bounded := true
-	for _, ch := range s.children {
+	for ch := range s.children.all() {
 		switch ch.r.mode {
 		case shutdownTimeout:
 			longest = max(longest, ch.r.timeout)

@@ -197,7 +197,7 @@ func (s *supervisor) closeFast() {
 // unless the supervisor has dealt with the child meanwhile.
 func (s *supervisor) onFastFailed(c *actor.Context, m fastFailed) {
 	ch := m.ch
-	if ch.ref != m.ref || ch.state != Running || s.index(ch) < 0 {
+	if ch.ref != m.ref || ch.state != Running || !ch.listed {
 		return
 	}
 	if m.ignored {

@@ -235,7 +235,7 @@ var (
 
 func (s *supervisor) checkCounts() {
 	n := 0
-	for _, ch := range s.children {
+	for ch := range s.children.all() {
 		if ch.state.holds() {
 			n++
 		}
@@ -256,7 +256,7 @@ func (s *supervisor) releaseAll() {
 	if s.pool == nil {
 		return
 	}
-	for _, ch := range s.children {
+	for ch := range s.children.all() {
 		s.giveBack(ch)
 	}
 }

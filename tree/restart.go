@@ -2,6 +2,7 @@ package tree
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/arbor-go/arbor/actor"
@@ -90,16 +91,16 @@ func (s *supervisor) onExit(c *actor.Context, m actor.ChildExit) {
 // Refs and queued messages. A child waiting for a slot under MaxRunning
 // holds none and keeps waiting.
 func (s *supervisor) collateral(ch *child) *group {
-	kinds := make([]strategy.Restart, len(s.children))
-	for i, x := range s.children {
+	affected := s.children.slice()
+	kinds := make([]strategy.Restart, len(affected))
+	for i, x := range affected {
 		kinds[i] = x.r.restart
 	}
-	plan, err := s.spec.Strategy.Plan(kinds, s.index(ch))
+	at := slices.Index(affected, ch)
+	plan, err := s.spec.Strategy.Plan(kinds, at)
 	if err != nil { // cannot happen for a validated spec
-		plan = strategy.Plan{Start: []int{s.index(ch)}}
+		plan = strategy.Plan{Start: []int{at}}
 	}
-	affected := make([]*child, len(s.children))
-	copy(affected, s.children)
 	temporary := make(map[int]bool, len(plan.Remove))
 	for _, i := range plan.Remove {
 		temporary[i] = true
@@ -194,7 +195,7 @@ func (s *supervisor) restartNow(c *actor.Context, g *group, ch *child) {
 // children after it, after its backoff.
 func (s *supervisor) runRestart(c *actor.Context, g *group) {
 	for i, ch := range g.children {
-		if ch.state != Restarting || s.index(ch) < 0 {
+		if ch.state != Restarting || !ch.listed {
 			continue // terminated or deleted meanwhile
 		}
 		err := s.start(ch, g.attempt)
@@ -232,7 +233,7 @@ func (s *supervisor) nextAttempt(ch *child, now time.Time) (time.Duration, int) 
 // to restart.
 func (s *supervisor) significantActive() int {
 	n := 0
-	for _, ch := range s.children {
+	for ch := range s.children.all() {
 		if ch.r.isSignif && (ch.state == Running || ch.state == Restarting) {
 			n++
 		}

@@ -183,8 +183,7 @@ func (s *supervisor) stopAll(bound context.Context) {
 		s.clearChildren()
 		return
 	}
-	for i := len(s.children) - 1; i >= 0; i-- {
-		ch := s.children[i]
+	for ch := range s.children.backward() {
 		s.shutdown(ch, bound)
 		if ch.state == Running || ch.state == Restarting {
 			s.setState(ch, Restarting)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +56,10 @@ type child struct {
 	bo    strategy.BackoffState // guarded by the supervisor's mu
 	slot  bool                  // holds a slot of the supervisor's pool (SubtreeMaxRunning)
 
+	// Its place among the supervisor's children (see childList).
+	prev, next *child
+	listed     bool
+
 	// The fast path (see fast.go), guarded by the supervisor's mu.
 	fastRef  *actor.Ref   // the actor whose next exit may be decided on the fast path
 	inflight bool         // a restart decided on the fast path is under way
@@ -90,7 +93,7 @@ type supervisor struct {
 	root *rootHooks // nil below the root
 
 	self      *actor.Ref
-	children  []*child
+	children  childList
 	byRef     map[*actor.Ref]*child // children by the Ref of their last spawn: findRef in one step
 	active    int                   // children running or restarting (see setState)
 	waiting   []waiter              // children queued for a slot, in order (see admit)
@@ -144,7 +147,7 @@ func (s *supervisor) Init(c *actor.Context) error {
 	}
 	for _, cs := range s.spec.Children {
 		ch := &child{id: cs.ID, r: resolve(s.spec, cs), state: Stopped}
-		s.children = append(s.children, ch)
+		s.children.push(ch)
 		if err := s.startOrQueue(ch); err != nil {
 			s.stopAll(context.Background())
 			s.releaseAll()
@@ -315,27 +318,11 @@ func (s *supervisor) remove(ch *child) {
 		delete(s.byRef, ch.key)
 		ch.key = nil
 	}
-	// From both ends: the children that end for good are most often the
-	// oldest (a queue of jobs) or the newest (a dynamic pool's short jobs),
-	// and the oldest leaves without moving the others.
-	for i, j := 0, len(s.children)-1; i <= j; i, j = i+1, j-1 {
-		switch {
-		case s.children[i] == ch && i == 0:
-			s.children[0] = nil
-			s.children = s.children[1:]
-			return
-		case s.children[i] == ch:
-			s.children = slices.Delete(s.children, i, i+1)
-			return
-		case s.children[j] == ch:
-			s.children = slices.Delete(s.children, j, j+1)
-			return
-		}
-	}
+	s.children.drop(ch)
 }
 
 func (s *supervisor) find(id string) *child {
-	for _, ch := range s.children {
+	for ch := range s.children.all() {
 		if ch.id == id {
 			return ch
 		}
@@ -360,8 +347,7 @@ func (s *supervisor) keep(ch *child) {
 // clearChildren forgets every child: the supervisor's incarnation begins or
 // ends.
 func (s *supervisor) clearChildren() {
-	clear(s.children)
-	s.children = s.children[:0]
+	s.children.clear()
 	clear(s.byRef)
 	s.active, s.waiting, s.unsettled = 0, nil, nil
 }
@@ -374,13 +360,4 @@ func (s *supervisor) findRef(ref *actor.Ref) *child {
 		return ch
 	}
 	return nil
-}
-
-func (s *supervisor) index(ch *child) int {
-	for i, x := range s.children {
-		if x == ch {
-			return i
-		}
-	}
-	return -1
 }
