@@ -314,12 +314,11 @@ func BenchmarkQueue100(b *testing.B) { benchQueue(b, 100) }
 // BenchmarkQueue10k runs 10,000 jobs through 4 slots.
 func BenchmarkQueue10k(b *testing.B) { benchQueue(b, 10_000) }
 
-// benchDynamicExodus starts children idle temporary children under a
-// dynamic supervisor, then has them all end by themselves, in an order that
-// takes each out of the middle of the supervisor's list, as the jobs of a
-// pool or the connections of a server end when they will; it reports the
-// cost per child of the exodus ("ns/child"), which must not grow with the
-// number of children.
+// benchDynamicExodus starts a dynamic supervisor with the given number of
+// idle temporary children, then has them all end by themselves, each from
+// the middle of the supervisor's list, as the jobs of a pool or the
+// connections of a server end when they will. It reports the cost per child
+// of the exodus ("ns/child"), which must not grow with their number.
 func benchDynamicExodus(b *testing.B, children int) {
 	ctx := context.Background()
 	job := func() actor.Actor {
