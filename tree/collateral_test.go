@@ -66,7 +66,7 @@ func collateral(t *testing.T, s strategy.Strategy, buf *logBuffer) (sup *tree.Su
 			holderSpec("b", seen, holding, ended), holderSpec("c", seen, holding, ended)},
 	}, tree.WithLogger(zerolog.New(buf)))
 	require.NoError(t, err)
-	t.Cleanup(func() { sup.Stop(context.Background()) })
+	t.Cleanup(func() { stopBounded(sup.Stop) })
 	return sup, seen, holding, ended
 }
 

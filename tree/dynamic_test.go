@@ -26,7 +26,7 @@ func startDynamic(t *testing.T, spec tree.DynamicSpec, opts ...tree.Option) *tre
 	t.Helper()
 	d, err := tree.StartDynamic(context.Background(), spec, append([]tree.Option{quiet()}, opts...)...)
 	require.NoError(t, err)
-	t.Cleanup(func() { d.Stop(context.Background()) })
+	t.Cleanup(func() { stopBounded(d.Stop) })
 	return d
 }
 

@@ -118,7 +118,7 @@ func crashScenario(t *testing.T, opts ...tree.Option) (events []string, reports 
 	opts = append([]tree.Option{tree.WithLogger(zerolog.New(&buf).Level(zerolog.DebugLevel))}, opts...)
 	sup, err := tree.Start(context.Background(), spec, opts...)
 	require.NoError(t, err)
-	defer sup.Stop(context.Background())
+	defer stopBounded(sup.Stop)
 	rec := &recorder{t: t, sub: sup.Subscribe(1024)}
 	defer rec.sub.Close()
 	ref := func(id string) *actor.Ref { return refOf(t, sup, id) }
@@ -393,7 +393,7 @@ func dynamicScenario(t *testing.T, opts ...tree.Option) []string {
 			return worker("", nil, tree.Restart(arg.(strategy.Restart)))
 		}}, append([]tree.Option{quiet()}, opts...)...)
 	require.NoError(t, err)
-	defer sup.Stop(context.Background())
+	defer stopBounded(sup.Stop)
 	rec := &recorder{t: t, sub: sup.Subscribe(1024)}
 	defer rec.sub.Close()
 	p, err := sup.StartChild(context.Background(), strategy.Permanent)

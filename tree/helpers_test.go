@@ -41,6 +41,18 @@ var errBoom = errors.New("boom")
 // machine, short enough that a hang fails fast.
 const wait = 5 * time.Second
 
+// stopBound bounds the Stop of a tree at the end of a test: a test that
+// fails while a child is blocked in the test's own code then reports its
+// failure, instead of hanging until the test binary's timeout hides it.
+const stopBound = 30 * time.Second
+
+// stopBounded stops a tree within stopBound.
+func stopBounded(stop func(context.Context) tree.StopReport) {
+	ctx, cancel := context.WithTimeout(context.Background(), stopBound)
+	defer cancel()
+	stop(ctx)
+}
+
 // probe is a worker that reports its starts and the messages it handles.
 type probe struct {
 	id      string
@@ -98,7 +110,7 @@ func start(t *testing.T, spec tree.Spec, opts ...tree.Option) *tree.Sup {
 	opts = append([]tree.Option{tree.WithLogger(zerolog.Nop())}, opts...)
 	sup, err := tree.Start(context.Background(), spec, opts...)
 	require.NoError(t, err)
-	t.Cleanup(func() { sup.Stop(context.Background()) })
+	t.Cleanup(func() { stopBounded(sup.Stop) })
 	return sup
 }
 
