@@ -222,20 +222,18 @@ func BenchmarkTree10kFloor(b *testing.B) {
 	b.ReportMetric(float64(stopT.Nanoseconds())/n, "stop-ns/child")
 }
 
-// benchDynamicChurn measures a dynamic supervisor that already holds
-// siblings temporary children: one child more is started and ends by itself
-// per operation, as jobs do in a pool. The supervisor finds the child that
-// ended by its Ref; the cost must not grow with the siblings.
-func benchDynamicChurn(b *testing.B, siblings int) {
-	ctx := context.Background()
-	job := func() actor.Actor {
-		return actor.Func(func(c *actor.Context, m any) error {
-			c.Stop(nil)
-			return nil
-		})
-	}
-	idle := func() actor.Actor { return actor.Func(func(*actor.Context, any) error { return nil }) }
-	d, err := tree.StartDynamic(ctx, tree.DynamicSpec{
+// job is the factory of a pool's job: it ends normally on its first message.
+func job() actor.Actor {
+	return actor.Func(func(c *actor.Context, m any) error {
+		c.Stop(nil)
+		return nil
+	})
+}
+
+// startPool starts a dynamic supervisor of temporary workers, each made by
+// the factory that StartChild is given.
+func startPool(b *testing.B) *tree.DynamicSup {
+	d, err := tree.StartDynamic(context.Background(), tree.DynamicSpec{
 		Template: func(arg any) tree.ChildSpec {
 			return tree.Worker("w", arg.(func() actor.Actor), tree.Restart(strategy.Temporary))
 		},
@@ -243,6 +241,17 @@ func benchDynamicChurn(b *testing.B, siblings int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return d
+}
+
+// benchDynamicChurn measures a dynamic supervisor that already holds
+// siblings temporary children: one child more is started and ends by itself
+// per operation, as jobs do in a pool. The supervisor finds the child that
+// ended by its Ref; the cost must not grow with the siblings.
+func benchDynamicChurn(b *testing.B, siblings int) {
+	ctx := context.Background()
+	idle := func() actor.Actor { return actor.Func(func(*actor.Context, any) error { return nil }) }
+	d := startPool(b)
 	defer d.Stop(ctx)
 	for range siblings {
 		if _, err := d.StartChild(ctx, idle); err != nil {
@@ -321,26 +330,14 @@ func BenchmarkQueue10k(b *testing.B) { benchQueue(b, 10_000) }
 // of the exodus ("ns/child"), which must not grow with their number.
 func benchDynamicExodus(b *testing.B, children int) {
 	ctx := context.Background()
-	job := func() actor.Actor {
-		return actor.Func(func(c *actor.Context, m any) error {
-			c.Stop(nil)
-			return nil
-		})
-	}
 	b.ReportAllocs()
 	for range b.N {
 		b.StopTimer()
-		d, err := tree.StartDynamic(ctx, tree.DynamicSpec{
-			Template: func(any) tree.ChildSpec {
-				return tree.Worker("w", job, tree.Restart(strategy.Temporary))
-			},
-		}, tree.WithLogger(zerolog.Nop()))
-		if err != nil {
-			b.Fatal(err)
-		}
+		d := startPool(b)
 		refs := make([]*actor.Ref, children)
 		for i := range refs {
-			if refs[i], err = d.StartChild(ctx, nil); err != nil {
+			var err error
+			if refs[i], err = d.StartChild(ctx, job); err != nil {
 				b.Fatal(err)
 			}
 		}
