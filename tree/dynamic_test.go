@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-go/arbor/internal/clock"
+	"github.com/arbor-go/arbor/clock"
 	"github.com/arbor-go/arbor/strategy"
 	"github.com/arbor-go/arbor/tree"
 	"github.com/stretchr/testify/assert"

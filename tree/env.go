@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/arbor-go/arbor/actor"
-	"github.com/arbor-go/arbor/internal/clock"
+	"github.com/arbor-go/arbor/clock"
 	"github.com/arbor-go/arbor/registry"
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/log"
@@ -42,8 +42,9 @@ func WithSubscription(sub **Subscription, buffer int) Option {
 // logs through zerolog's global logger.
 func WithLogger(l zerolog.Logger) Option { return func(o *options) { o.logger = &l } }
 
-// WithClock sets the clock that times restart intensity and backoff. Tests
-// pass a clock.Fake (package internal/clock) to make backoff deterministic.
+// WithClock sets the clock that times restart intensity, backoff and the
+// events. Tests pass a *clock.Fake to make backoff deterministic: a restart
+// then waits until the test advances the clock.
 func WithClock(c clock.Clock) Option { return func(o *options) { o.clock = c } }
 
 // WithRandom sets the source of the backoff's jitter (uniform in [0, 1)), so

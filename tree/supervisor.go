@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/arbor-go/arbor/actor"
-	"github.com/arbor-go/arbor/internal/clock"
+	"github.com/arbor-go/arbor/clock"
 	"github.com/arbor-go/arbor/strategy"
 )
 

@@ -1,6 +1,7 @@
 // Package clock is the time source of Arbor's supervisors: the real clock in
-// production and a fake one that tests move by hand, so that backoff and
-// restart-intensity tests are deterministic and take no wall time.
+// production and a fake one that tests move by hand, so that tests of backoff
+// and restart intensity, Arbor's and its users', are deterministic and take
+// no wall time. Pass one to a tree with tree.WithClock.
 package clock
 
 import (
