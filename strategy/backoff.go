@@ -10,7 +10,9 @@ import (
 // Backoff decides how long a supervisor waits before restarting a child, so
 // that a child failing on a resource that is down (a server, a disk) does not
 // spin. The delay for attempt n is Min × Factor^(n-1), capped at Max, then
-// spread by Jitter and RandomFactor, and never above Max.
+// spread by Jitter (which only shortens it) and stretched by RandomFactor
+// (which may take it past Max, as Akka's randomFactor does, so that children
+// waiting at the cap still spread out).
 //
 // The zero value is no backoff: restart at once. Build one with None,
 // Constant or Exponential, then refine it with the With methods:
@@ -19,15 +21,17 @@ import (
 type Backoff struct {
 	// Min is the delay before the first restart.
 	Min time.Duration
-	// Max caps every delay. Zero, with Min zero, means no delay at all.
+	// Max caps the delay before RandomFactor stretches it. Zero, with Min
+	// zero, means no delay at all.
 	Max time.Duration
 	// Factor multiplies the delay at each further attempt. Zero means 2.
 	Factor float64
 	// Jitter spreads each delay at random, so that children failing together
 	// do not restart together.
 	Jitter Jitter
-	// RandomFactor stretches each delay by a random share of at most itself,
-	// as Akka's randomFactor: delay × (1 + rand × RandomFactor). Zero means none.
+	// RandomFactor stretches each delay, capped and jittered, by a random
+	// share of at most itself, as Akka's randomFactor: delay × (1 + rand ×
+	// RandomFactor). Zero means none.
 	RandomFactor float64
 	// ResetAfter is how long a child must have run since its last start for
 	// its next failure to count as attempt 1 again. Zero means Max: a child
@@ -61,8 +65,9 @@ func (b Backoff) WithJitter(j Jitter) Backoff {
 	return b
 }
 
-// WithRandomFactor returns b with each delay stretched by up to f times itself
-// (Akka's randomFactor; 0.2 adds up to 20%).
+// WithRandomFactor returns b with each delay stretched by up to f times itself,
+// after the cap, as Akka's randomFactor: 0.2 adds up to 20%, so that a
+// Constant(10*time.Second).WithRandomFactor(0.2) waits from 10 to 12 s.
 func (b Backoff) WithRandomFactor(f float64) Backoff {
 	b.RandomFactor = f
 	return b
@@ -115,7 +120,8 @@ func (b Backoff) Validate() error {
 // restart after a run; lower values count as 1). rnd supplies uniform numbers
 // in [0, 1); nil means math/rand/v2's Float64. Jitter draws first, then
 // RandomFactor, each one number, and only when in use. The result is never
-// negative and never above Max. Delay is pure apart from rnd.
+// negative and never above Max × (1 + RandomFactor) (nor the largest
+// Duration). Delay is pure apart from rnd.
 func (b Backoff) Delay(attempt int, rnd func() float64) time.Duration {
 	if b.Max <= 0 {
 		return 0
@@ -143,19 +149,30 @@ func (b Backoff) Delay(attempt int, rnd func() float64) time.Duration {
 		case EqualJitter:
 			d = d/2 + d/2*rnd()
 		}
+		if !(d < ceiling) { // jitter never lengthens, even with a broken source
+			d = ceiling
+		}
 		if b.RandomFactor > 0 {
-			d *= 1 + rnd()*b.RandomFactor
+			if r := rnd(); r > 0 {
+				d *= 1 + min(r, 1)*b.RandomFactor
+			}
 		}
 	}
 	switch {
-	case !(d < ceiling):
+	case d == ceiling:
 		// Max itself, exactly: converting a float back near MaxInt64 overflows.
 		return b.Max
+	case !(d < maxDuration):
+		return math.MaxInt64
 	case !(d > 0):
 		return 0
 	}
 	return time.Duration(d)
 }
+
+// maxDuration is the largest Duration plus one, as a float: every float below
+// it converts to a Duration without overflow.
+const maxDuration = float64(math.MaxInt64)
 
 // resetAfter returns the run time after which the attempt count restarts.
 func (b Backoff) resetAfter() time.Duration {

@@ -70,8 +70,12 @@ func TestBackoffDelay(t *testing.T) {
 		{"a random factor with rnd 0 adds nothing", wide.WithRandomFactor(0.5), 1, 0, s},
 		{"a random factor with rnd 0.5 adds a quarter", wide.WithRandomFactor(0.5), 1, 0.5, 1250 * ms},
 		{"a random factor with rnd 0.999 adds almost half", wide.WithRandomFactor(0.5), 1, 0.999, 1499500 * time.Microsecond},
-		{"a random factor never pushes the delay past max", wide.WithRandomFactor(0.5), 4, 0.5, 8 * s},
-		{"a random factor never pushes a growing delay past max", wide.WithRandomFactor(1), 3, 0.999, 7996 * ms},
+		{"a random factor stretches the delay at max, as Akka's", wide.WithRandomFactor(0.5), 4, 0.5, 10 * s},
+		{"a random factor stretches past max", wide.WithRandomFactor(1), 3, 0.999, 7996 * ms},
+		{"a random factor stretches a constant delay", strategy.Constant(10 * s).WithRandomFactor(0.2), 1, 0.5, 11 * s},
+		{"a random factor with a broken source stretches by at most itself", wide.WithRandomFactor(0.5), 4, 7, 12 * s},
+		{"a random factor near the largest duration does not overflow",
+			strategy.Exponential(s, math.MaxInt64).WithRandomFactor(1), 100, 0.999, math.MaxInt64},
 		{"jitter and random factor combine", wide.WithJitter(strategy.FullJitter).WithRandomFactor(1), 3, 0.5, 3 * s},
 
 		{"a broken source below zero never yields a negative delay", wide.WithJitter(strategy.FullJitter), 3, -1, 0},
@@ -123,7 +127,7 @@ func TestBackoffDelayRandomness(t *testing.T) {
 		}
 	})
 
-	t.Run("no delay is ever negative or above max", func(t *testing.T) {
+	t.Run("no delay is ever negative or above max stretched by the random factor", func(t *testing.T) {
 		bs := []strategy.Backoff{
 			strategy.Constant(time.Second).WithRandomFactor(3),
 			exp.WithJitter(strategy.FullJitter),
@@ -135,7 +139,7 @@ func TestBackoffDelayRandomness(t *testing.T) {
 				for _, r := range []float64{0, 0.3, 0.999} {
 					d := b.Delay(attempt, fixed(r))
 					require.GreaterOrEqual(t, d, time.Duration(0))
-					require.LessOrEqual(t, d, b.Max)
+					require.LessOrEqual(t, float64(d), float64(b.Max)*(1+b.RandomFactor))
 				}
 			}
 		}
