@@ -80,8 +80,10 @@ func (q *request) take(gen uint64) (any, error) {
 // (DefaultCallTimeout unless set WithCallTimeout) does, and Call returns
 // ErrCallTimeout. If the actor crashes handling the call, or stops before
 // replying, Call returns at once an *ExitError with its exit reason. A reply
-// that comes after Call returned is dropped. An actor calling itself gets
-// ErrCallSelf.
+// that comes after Call returned is dropped. An actor calling itself with its
+// Context's context (or one derived from it) gets ErrCallSelf; with an
+// unrelated context, Go gives no way to tell that the caller is the callee's
+// own goroutine, and the call waits for its bound.
 func (r *Ref) Call(ctx context.Context, msg any) (any, error) {
 	if r == nil {
 		return nil, ErrNilActor

@@ -132,8 +132,10 @@ func (d *DynamicSup) CountChildren(ctx context.Context) (Counts, error) {
 type DynamicRef struct{ ref *actor.Ref }
 
 // DynamicAt returns the API of the dynamic supervisor whose actor is ref.
-// Calls on a static supervisor fail with ErrNotDynamic; ref must not be a
-// worker, which would receive the supervisor's commands as messages.
+// StartChild and TerminateChild fail with ErrNotDynamic on a static
+// supervisor; WhichChildren, CountChildren and Subscribe work on either kind.
+// ref must not be a worker, which would receive the supervisor's commands as
+// messages.
 func DynamicAt(ref *actor.Ref) DynamicRef { return DynamicRef{ref: ref} }
 
 // StartChild is DynamicSup.StartChild.

@@ -32,10 +32,13 @@ var (
 	// ErrMaxChildren is returned by Dynamic.StartChild when MaxChildren
 	// children (running or restarting) already exist.
 	ErrMaxChildren = errors.New("tree: max children reached")
-	// ErrNotDynamic is returned by DynamicRef calls on a static supervisor.
+	// ErrNotDynamic is returned by DynamicRef.StartChild and TerminateChild
+	// on a static supervisor.
 	ErrNotDynamic = errors.New("tree: not a dynamic supervisor")
-	// ErrDynamic is returned by SupervisorRef calls that name children by id
-	// on a dynamic supervisor, whose children are reached by Ref.
+	// ErrDynamic is returned by the SupervisorRef calls that manage
+	// children by spec or id (StartChild, TerminateChild, RestartChild,
+	// DeleteChild) on a dynamic supervisor, whose children come from its
+	// template and are reached by Ref.
 	ErrDynamic = errors.New("tree: a dynamic supervisor's children are reached by Ref")
 	// ErrAttemptTimeout is the exit reason of a task attempt that ran past
 	// its AttemptTimeout. It is a crash: the restart type decides what follows.

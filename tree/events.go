@@ -76,7 +76,11 @@ var kindNames = [...]string{
 	GroupJoined: "group_joined", GroupLeft: "group_left",
 }
 
-// String returns the kind's snake_case name, as in logs.
+// String returns the kind's snake_case name, as on the event stream. The
+// zerolog reports of four kinds carry OTP's names instead (ChildExited of a
+// crash is "child_terminated", StartFailed "start_error", ChildKilled
+// "shutdown_error", IntensityExceeded "reached_max_restart_intensity"); see
+// docs/supervision.md, Reports.
 func (k EventKind) String() string {
 	if k > 0 && int(k) < len(kindNames) {
 		return kindNames[k]

@@ -86,7 +86,8 @@ func startRoot(ctx context.Context, e *env, s *supervisor) (*handle, error) {
 }
 
 // Run starts the tree and blocks until ctx ends, then stops the tree and
-// returns nil; or until the tree gives up, and returns why. It is the
+// returns nil, or the stop report's Err if the stop ran out of time (see
+// StopReport); or until the tree gives up, and returns why. It is the
 // supervisor's main loop for a program's main.
 func Run(ctx context.Context, spec Spec, opts ...Option) error {
 	s, err := Start(context.WithoutCancel(ctx), spec, opts...)

@@ -108,6 +108,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("bridge: config %s: %s", e.Field, e.Reason)
 }
