@@ -61,7 +61,7 @@ func (m startChildCmd) handle(s *supervisor, c *actor.Context) error {
 		return c.ReplyError(fmt.Errorf("%w: %s", ErrAlreadyPresent, m.spec.ID))
 	}
 	ch := &child{id: m.spec.ID, r: resolve(s.spec, m.spec), state: Stopped}
-	s.children.push(ch)
+	s.addChild(ch)
 	if err := s.startOrQueue(ch); err != nil {
 		s.remove(ch)
 		return c.ReplyError(&StartError{Supervisor: s.path, Child: ch.id, Err: err})

@@ -57,16 +57,6 @@ func (d *DynamicSpec) static() Spec {
 		Defaults: d.Defaults, EventBuffer: d.EventBuffer, ShutdownGrace: d.ShutdownGrace}
 }
 
-// budget is what a parent counts for this supervisor's stop: its children
-// stop in parallel, so the default worker timeout plus the grace.
-func (d *DynamicSpec) budget() time.Duration {
-	t := d.Defaults.Shutdown
-	if t <= 0 {
-		t = DefaultShutdown
-	}
-	return t + d.ShutdownGrace
-}
-
 // Dynamic specifies a dynamic supervisor as the child of a static one. Like
 // any supervisor child, its shutdown timeout is infinite unless set.
 func Dynamic(id string, spec DynamicSpec, opts ...ChildOption) ChildSpec {
@@ -209,7 +199,7 @@ func (m dynStartCmd) handle(s *supervisor, c *actor.Context) error {
 		// As MaxChildren: a dynamic child starts now or not at all.
 		return c.ReplyError(fmt.Errorf("%w: %s", ErrSubtreeFull, id))
 	}
-	s.children.push(ch)
+	s.addChild(ch)
 	if err := s.start(ch, 0); err != nil {
 		s.remove(ch)
 		return c.ReplyError(&StartError{Supervisor: s.path, Child: id, Err: err})
@@ -252,20 +242,4 @@ func (s *supervisor) stopParallel(bound context.Context) {
 		}()
 	}
 	wg.Wait()
-}
-
-// dynBudget bounds the parallel stop of a dynamic supervisor's children.
-func (s *supervisor) dynBudget() (time.Duration, bool) {
-	var longest time.Duration
-	bounded := true
-	for ch := range s.children.all() {
-		switch ch.r.mode {
-		case shutdownTimeout:
-			longest = max(longest, ch.r.timeout)
-		case shutdownBrutal:
-		default:
-			bounded = false
-		}
-	}
-	return longest + s.dyn.ShutdownGrace, bounded || s.dyn.ShutdownGrace > 0
 }

@@ -89,7 +89,7 @@ func (s *supervisor) onExit(c *actor.Context, m actor.ChildExit) {
 // temporary ones end for good and their specs are dropped, as in OTP; the
 // others are suspended (see suspend), to be restarted in place with their
 // Refs and queued messages. A child waiting for a slot under MaxRunning
-// holds none and keeps waiting.
+// (a temporary one too) has not started: it keeps its place in the queue.
 func (s *supervisor) collateral(ch *child) *group {
 	affected := s.children.slice()
 	kinds := make([]strategy.Restart, len(affected))
@@ -108,14 +108,17 @@ func (s *supervisor) collateral(ch *child) *group {
 	for _, i := range plan.Stop {
 		x := affected[i]
 		switch {
+		case x.state == Waiting:
 		case temporary[i]:
 			s.shutdown(x, nil)
-		case x.state != Waiting:
+		default:
 			s.suspend(x)
 		}
 	}
 	for _, i := range plan.Remove {
-		s.remove(affected[i])
+		if x := affected[i]; x.state != Waiting {
+			s.remove(x)
+		}
 	}
 	g := &group{children: make([]*child, 0, len(plan.Start))}
 	for _, i := range plan.Start {
@@ -167,6 +170,10 @@ func (s *supervisor) schedule(c *actor.Context, g *group, ch *child, delay time.
 	ev := s.restarting(g, ch, delay)
 	token, self := restartTokens.Add(1), s.self
 	s.pending[token] = g
+	g.token = token
+	for _, x := range g.children {
+		x.due = token // a child waits in one group: the last it joined
+	}
 	// The timer is set before the event goes out, so that a test that sees
 	// the event can move a fake clock past it.
 	g.timer = s.env.clock.AfterFunc(delay, func() { _ = self.Send(restartDue{token: token}) })
@@ -186,6 +193,9 @@ func (s *supervisor) restarting(g *group, ch *child, delay time.Duration) Event 
 // restartNow reports and carries out the restart of g, for ch, at once. g is
 // not kept: it may live on the caller's stack.
 func (s *supervisor) restartNow(c *actor.Context, g *group, ch *child) {
+	for _, x := range g.children {
+		x.due = 0
+	}
 	s.env.emit(s.restarting(g, ch, 0), ch.r.restart.String())
 	s.runRestart(c, g)
 }
@@ -195,8 +205,12 @@ func (s *supervisor) restartNow(c *actor.Context, g *group, ch *child) {
 // children after it, after its backoff.
 func (s *supervisor) runRestart(c *actor.Context, g *group) {
 	for i, ch := range g.children {
-		if ch.state != Restarting || !ch.listed {
-			continue // terminated or deleted meanwhile
+		if ch.state != Restarting || !ch.listed || ch.due != g.token {
+			// Terminated or deleted meanwhile, or restarted by another
+			// group since: one that it joined later (a sibling's group
+			// restart), or one of a later crash, after TerminateChild and
+			// RestartChild.
+			continue
 		}
 		err := s.start(ch, g.attempt)
 		if err == nil {
@@ -208,7 +222,12 @@ func (s *supervisor) runRestart(c *actor.Context, g *group) {
 			return
 		}
 		delay, attempt := s.nextAttempt(ch, now)
-		rest := &group{children: append([]*child(nil), g.children[i:]...), attempt: attempt}
+		rest := &group{attempt: attempt}
+		for _, x := range g.children[i:] {
+			if x.due == g.token { // still this group's to restart
+				rest.children = append(rest.children, x)
+			}
+		}
 		s.schedule(c, rest, ch, delay, true)
 		return
 	}
@@ -229,12 +248,12 @@ func (s *supervisor) nextAttempt(ch *child, now time.Time) (time.Duration, int) 
 	return ch.bo.Next(ch.r.backoff, now, s.env.rnd)
 }
 
-// significantActive counts the significant children still running or about
-// to restart.
+// significantActive counts the significant children still running, about to
+// restart, or waiting for a slot under MaxRunning, which they will have.
 func (s *supervisor) significantActive() int {
 	n := 0
 	for ch := range s.children.all() {
-		if ch.r.isSignif && (ch.state == Running || ch.state == Restarting) {
+		if ch.r.isSignif && (ch.state.holds() || ch.state == Waiting) {
 			n++
 		}
 	}

@@ -191,9 +191,8 @@ func (s *supervisor) stopAll(bound context.Context) {
 	}
 }
 
-// stopBound returns the bound of a whole stop of this supervisor: the sum of
-// its children's shutdown budgets plus ShutdownGrace, and, at the root, the
-// context of the Stop call.
+// stopBound returns the bound of a whole stop of this supervisor: its
+// budget, and, at the root, the context of the Stop call.
 func (s *supervisor) stopBound() (context.Context, context.CancelFunc) {
 	ctx := context.Background()
 	if s.root != nil {
@@ -201,39 +200,57 @@ func (s *supervisor) stopBound() (context.Context, context.CancelFunc) {
 			ctx = c
 		}
 	}
-	d, ok := budget(s.spec)
-	if s.dyn != nil {
-		d, ok = s.dynBudget()
-	}
-	if ok {
+	if d, ok := s.budget(); ok {
 		return context.WithTimeout(ctx, d)
 	}
 	return context.WithCancel(ctx)
 }
 
-// budget is the longest a stop of a supervisor with spec takes when its
-// children honour their shutdown timeouts: the sum of their timeouts (a
-// child supervisor's own budget) plus ShutdownGrace. A child without a limit
-// (ShutdownInfinity, or a supervisor below it) counts for nothing when the
-// spec has a grace, which then covers it; without a grace it makes the
-// budget unbounded (ok false), as OTP's infinity.
-func budget(spec *Spec) (d time.Duration, ok bool) {
-	total, bounded := spec.ShutdownGrace, true
-	for _, cs := range spec.Children {
-		r := resolve(spec, cs)
-		switch {
-		case r.mode == shutdownTimeout:
-			total += r.timeout
-		case r.mode == shutdownBrutal:
-		case cs.kind == kindSupervisor && cs.sup != nil:
-			d, ok := budget(cs.sup)
-			total += d
-			bounded = bounded && ok
-		case cs.kind == kindDynamic && cs.dyn != nil:
-			total += cs.dyn.budget()
-		default:
-			bounded = false
+// budget is the longest a stop of this supervisor takes when its children
+// honour their shutdown settings, counted on the children it has now (those
+// added by StartChild included): the sum of their shares, or, for a dynamic
+// supervisor, whose children stop in parallel, the longest share; plus
+// ShutdownGrace. A child's share is its shutdown timeout, nothing for a
+// brutal kill, and, for a child supervisor without a timeout of its own, that
+// supervisor's budget, counted the same way on its own children. A child
+// without any limit (ShutdownInfinity, or a supervisor whose budget has
+// none) counts for nothing when there is a grace, which then covers it;
+// without a grace it makes the budget unbounded (ok false), as OTP's
+// infinity.
+//
+// It may be called from the parent's goroutine: the children list and each
+// child's sub are read under mu, taken from the parent down, never up.
+func (s *supervisor) budget() (d time.Duration, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var total time.Duration
+	bounded := true
+	for ch := range s.children.all() {
+		share, limited := ch.share()
+		if s.dyn != nil {
+			total = max(total, share)
+		} else {
+			total += share
 		}
+		bounded = bounded && limited
 	}
-	return total, bounded || spec.ShutdownGrace > 0
+	grace := s.spec.ShutdownGrace
+	return total + grace, bounded || grace > 0
+}
+
+// share is ch's part of its supervisor's budget (see budget). The
+// supervisor's mu must be held.
+func (ch *child) share() (time.Duration, bool) {
+	switch {
+	case ch.r.mode == shutdownTimeout:
+		return ch.r.timeout, true
+	case ch.r.mode == shutdownBrutal:
+		return 0, true
+	case ch.r.spec.kind == kindSupervisor || ch.r.spec.kind == kindDynamic:
+		if ch.sub == nil {
+			return 0, true // never started: nothing to stop
+		}
+		return ch.sub.budget()
+	}
+	return 0, false
 }

@@ -21,8 +21,11 @@ type handle struct {
 	env  *env
 	path string
 	hook *rootHooks
-	once sync.Once
-	rep  StopReport
+
+	stopMu  sync.Mutex
+	stopped chan struct{}           // made by the first Stop, closed when rep is ready
+	cut     context.CancelCauseFunc // ends the stop's context: a Stop's ctx ended
+	rep     StopReport
 }
 
 // rootHooks carry the context of a Stop call to the root's Terminate.
@@ -116,12 +119,35 @@ func (s *Sup) Err() error { return s.ref.Err() }
 // shutdown timeout, then killed. The whole stop is bounded by ctx and by the
 // sum of the shutdown timeouts plus ShutdownGrace; the report names every
 // child that had to be killed or was still running at the end. Stopping a
-// stopped tree returns its first report again.
+// stopped tree returns its first report again. Stop may be called from
+// several goroutines at once: there is one stop, bounded by every caller's
+// ctx, and they all get its report.
 func (s *Sup) Stop(ctx context.Context) StopReport { return s.handle.stop(ctx) }
 
 func (s *handle) stop(ctx context.Context) StopReport {
-	s.once.Do(func() { s.rep = s.stopOnce(ctx) })
-	return s.rep
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	s.stopMu.Lock()
+	if s.stopped != nil {
+		stopped, cut := s.stopped, s.cut
+		s.stopMu.Unlock()
+		// A stop is under way (or over): this ctx bounds it too, and the
+		// first caller's goroutine carries it out.
+		unhook := context.AfterFunc(ctx, func() { cut(context.Cause(ctx)) })
+		defer unhook()
+		<-stopped
+		return s.rep
+	}
+	s.stopped = make(chan struct{})
+	stopCtx, cut := context.WithCancelCause(ctx)
+	s.cut = cut
+	s.stopMu.Unlock()
+	rep := s.stopOnce(stopCtx)
+	cut(nil)
+	s.rep = rep
+	close(s.stopped)
+	return rep
 }
 
 func (s *handle) stopOnce(ctx context.Context) StopReport {
@@ -149,6 +175,9 @@ func (s *handle) stopOnce(ctx context.Context) StopReport {
 		}
 		t.Stop()
 		rep.Err = err
+		if ctx.Err() != nil {
+			rep.Err = context.Cause(ctx) // the deadline or cancellation of whichever Stop ended it
+		}
 	}
 	s.env.mu.Lock()
 	rep.Killed = append(rep.Killed, s.env.killed...)

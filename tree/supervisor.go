@@ -53,12 +53,18 @@ type child struct {
 	key   *actor.Ref // the Ref under which byRef holds the child: its last spawn's
 	turn  uint64     // its place in the queue for a slot, while Waiting
 	state ChildState
+	due   uint64                // the token of the pending group to restart it (0: none)
 	bo    strategy.BackoffState // guarded by the supervisor's mu
 	slot  bool                  // holds a slot of the supervisor's pool (SubtreeMaxRunning)
 
-	// Its place among the supervisor's children (see childList).
+	// Its place among the supervisor's children (see childList), and, for a
+	// child supervisor, the behaviour of its current incarnation, whose
+	// budget its parent's counts (see budget). Written under the
+	// supervisor's mu, so that budget may read them from the parent's
+	// goroutine.
 	prev, next *child
 	listed     bool
+	sub        *supervisor
 
 	// The fast path (see fast.go), guarded by the supervisor's mu.
 	fastRef  *actor.Ref   // the actor whose next exit may be decided on the fast path
@@ -80,6 +86,7 @@ var restartTokens atomic.Uint64
 type group struct {
 	children []*child
 	attempt  int
+	token    uint64 // its key in pending; 0 for a restart at once
 	timer    clock.Stopper
 	one      [1]*child // backs children for a group of one, saving an allocation
 }
@@ -147,7 +154,7 @@ func (s *supervisor) Init(c *actor.Context) error {
 	}
 	for _, cs := range s.spec.Children {
 		ch := &child{id: cs.ID, r: resolve(s.spec, cs), state: Stopped}
-		s.children.push(ch)
+		s.addChild(ch)
 		if err := s.startOrQueue(ch); err != nil {
 			s.stopAll(context.Background())
 			s.releaseAll()
@@ -193,6 +200,10 @@ func (s *supervisor) Receive(c *actor.Context, msg any) error {
 	case command:
 		_ = m.handle(s, c) // a caller that gave up is no failure of ours
 	}
+	// Whatever was handled may have freed a slot under MaxRunning (a child
+	// that ended for good, an ignored restart, a temporary sibling dropped
+	// by a group restart): the next in the queue takes it.
+	s.admit()
 	s.settleSlots()
 	return nil
 }
@@ -290,6 +301,7 @@ func (s *supervisor) start(ch *child, attempt int) error {
 	}
 	s.env.emitAt(Event{Kind: kind, Supervisor: s.path, Child: ch.id, Ref: ch.ref, Attempt: attempt}, ch.r.restart.String(), now)
 	s.mu.Lock()
+	ch.sub, _ = a.(*supervisor)
 	ch.bo.Started(now)
 	if s.fastEligible(ch) {
 		ch.fastRef = ch.ref // from now on, its next exit may be decided on the fast path
@@ -318,7 +330,16 @@ func (s *supervisor) remove(ch *child) {
 		delete(s.byRef, ch.key)
 		ch.key = nil
 	}
+	s.mu.Lock()
 	s.children.drop(ch)
+	s.mu.Unlock()
+}
+
+// addChild puts ch last among the children.
+func (s *supervisor) addChild(ch *child) {
+	s.mu.Lock()
+	s.children.push(ch)
+	s.mu.Unlock()
 }
 
 func (s *supervisor) find(id string) *child {
@@ -347,7 +368,9 @@ func (s *supervisor) keep(ch *child) {
 // clearChildren forgets every child: the supervisor's incarnation begins or
 // ends.
 func (s *supervisor) clearChildren() {
+	s.mu.Lock()
 	s.children.clear()
+	s.mu.Unlock()
 	clear(s.byRef)
 	s.active, s.waiting, s.unsettled = 0, nil, nil
 }

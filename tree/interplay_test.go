@@ -1,0 +1,227 @@
+package tree_test
+
+// Where one feature meets another: the stop's bound and children added
+// later, concurrent stops, MaxRunning and ignored or dropped children,
+// backoff timers and group restarts, AllSignificant and the queue.
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/arbor-go/arbor/actor"
+	"github.com/arbor-go/arbor/clock"
+	"github.com/arbor-go/arbor/strategy"
+	"github.com/arbor-go/arbor/tree"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// slowStop is a worker whose Terminate takes d: a child that honours its
+// shutdown timeout but needs some time to clean up.
+type slowStop struct{ d time.Duration }
+
+func (slowStop) Receive(*actor.Context, any) error { return nil }
+func (s slowStop) Terminate(*actor.Context, error) { <-time.After(s.d) }
+
+// A child added with StartChild has a 5 s shutdown timeout; it stops in
+// 50 ms. The whole stop is bounded by the sum of the children's timeouts:
+// nothing may be named stuck.
+func TestStopBoundCountsStartedChildren(t *testing.T) {
+	sup, err := tree.Start(context.Background(), tree.Spec{}, quiet())
+	require.NoError(t, err)
+	_, err = sup.StartChild(context.Background(), tree.Worker("late", func() actor.Actor {
+		return slowStop{50 * time.Millisecond}
+	}))
+	require.NoError(t, err)
+	rep := sup.Stop(context.Background())
+	assert.Empty(t, rep.Stuck)
+	assert.NoError(t, rep.Err)
+}
+
+// A nested dynamic supervisor's children stop within their own 1 s
+// timeouts (they take 200 ms); the parent must wait for "the longest
+// shutdown timeout plus ShutdownGrace", not for Defaults.Shutdown.
+func TestStopBoundCountsNestedDynamicChildren(t *testing.T) {
+	sup, err := tree.Start(context.Background(), tree.Spec{Children: []tree.ChildSpec{
+		tree.Dynamic("pool", tree.DynamicSpec{
+			Defaults: tree.ChildDefaults{Shutdown: 50 * time.Millisecond},
+			Template: func(any) tree.ChildSpec {
+				return tree.Worker("w", func() actor.Actor { return slowStop{200 * time.Millisecond} },
+					tree.Shutdown(time.Second))
+			},
+		}),
+	}}, quiet())
+	require.NoError(t, err)
+	_, err = tree.DynamicAt(refOf(t, sup, "pool")).StartChild(context.Background(), nil)
+	require.NoError(t, err)
+	rep := sup.Stop(context.Background())
+	assert.Empty(t, rep.Stuck)
+	assert.NoError(t, rep.Err)
+}
+
+// Stop called concurrently: each call is bounded by its own ctx.
+func TestConcurrentStopsBoundedByEachContext(t *testing.T) {
+	release := make(chan struct{})
+	asked := make(chan struct{}, 1)
+	sup, err := tree.Start(context.Background(), tree.Spec{Children: []tree.ChildSpec{
+		tree.Task("hang", func(ctx context.Context, c *actor.Context) error {
+			<-ctx.Done() // asked to stop
+			asked <- struct{}{}
+			<-release // but takes its time
+			return nil
+		}, tree.ShutdownInfinity())}}, quiet())
+	require.NoError(t, err)
+	first := make(chan tree.StopReport, 1)
+	go func() { first <- sup.Stop(context.Background()) }() // an operator's stop, unbounded
+	<-asked                                                 // the first Stop is under way
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	second := make(chan tree.StopReport, 1)
+	go func() { second <- sup.Stop(ctx) }() // a signal handler with a deadline
+	select {
+	case rep := <-second:
+		assert.ErrorIs(t, rep.Err, context.DeadlineExceeded)
+		assert.Equal(t, []string{"root/hang"}, rep.Stuck)
+	case <-time.After(wait):
+		t.Error("Stop(ctx) with a 50 ms ctx still blocked after 5 s")
+	}
+	close(release)
+	rep := <-first
+	assert.ErrorIs(t, rep.Err, context.DeadlineExceeded, "one stop, bounded by both contexts")
+}
+
+// A running child whose factory returns Ignore on its restart ends for good
+// (Stopped) and gives its MaxRunning slot back: the child waiting for a slot
+// must be admitted.
+func TestIgnoredRestartFreesSlot(t *testing.T) {
+	ignoredOnRestart := func() tree.ChildSpec {
+		var calls atomic.Int32
+		return tree.Worker("a", func() actor.Actor {
+			if calls.Add(1) > 1 {
+				return tree.Ignore
+			}
+			return &probe{id: "a"}
+		})
+	}
+	t.Run("restart at once (fast path)", func(t *testing.T) {
+		sup := start(t, tree.Spec{MaxRunning: 1, Children: []tree.ChildSpec{ignoredOnRestart(), worker("b", nil)}})
+		ev := events(t, sup)
+		require.Equal(t, tree.Waiting, stateOf(t, sup, "b"))
+		require.NoError(t, refOf(t, sup, "a").Send("crash"))
+		ev(tree.ChildAdmitted, "b")
+	})
+	t.Run("restart after a backoff (supervisor's path)", func(t *testing.T) {
+		clk := clock.NewFake(epoch)
+		sup := start(t, tree.Spec{MaxRunning: 1, Backoff: strategy.Constant(time.Second),
+			Children: []tree.ChildSpec{ignoredOnRestart(), worker("b", nil)}}, tree.WithClock(clk))
+		ev := events(t, sup)
+		require.Equal(t, tree.Waiting, stateOf(t, sup, "b"))
+		require.NoError(t, refOf(t, sup, "a").Send("crash"))
+		ev(tree.ChildRestarting, "a")
+		clk.Advance(time.Second)
+		ev(tree.ChildAdmitted, "b")
+	})
+}
+
+// A temporary collateral child dropped by a OneForAll restart frees its
+// MaxRunning slot: the child waiting for one must be admitted.
+func TestDroppedTemporarySiblingFreesSlot(t *testing.T) {
+	sup := start(t, tree.Spec{MaxRunning: 2, Strategy: strategy.OneForAll,
+		Children: []tree.ChildSpec{worker("a", nil), worker("t", nil, tree.Restart(strategy.Temporary)), worker("w", nil)}})
+	ev := events(t, sup)
+	require.Equal(t, tree.Waiting, stateOf(t, sup, "w"))
+	require.NoError(t, refOf(t, sup, "a").Send("crash"))
+	ev(tree.ChildRestarted, "a")
+	n, err := sup.CountChildren(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 2, n.Specs)
+	assert.Equal(t, tree.Running, stateOf(t, sup, "w"), "a slot is free, yet w waits")
+}
+
+// RestForOne: a child waiting for its own (backoff) restart that joins the
+// group of an earlier sibling's restart must be started after the earlier
+// siblings, in start order, not by its own earlier timer.
+func TestRestForOneGroupKeepsStartOrder(t *testing.T) {
+	clk := clock.NewFake(epoch)
+	sup := start(t, tree.Spec{Strategy: strategy.RestForOne,
+		Intensity: strategy.Intensity{MaxRestarts: 10, Period: time.Minute},
+		Children: []tree.ChildSpec{
+			worker("a", nil, tree.Backoff(strategy.Constant(10*time.Second))),
+			worker("b", nil),
+			worker("c", nil, tree.Backoff(strategy.Constant(time.Second))),
+		}}, tree.WithClock(clk))
+	ev := events(t, sup)
+	require.NoError(t, refOf(t, sup, "c").Send("crash"))
+	ev(tree.ChildRestarting, "c")
+	require.NoError(t, refOf(t, sup, "a").Send("crash"))
+	ev(tree.ChildRestarting, "a")
+	clk.Advance(time.Second) // c's own timer
+	// c depends on a and b: it must not run while they wait for a's backoff.
+	_, err := sup.CountChildren(context.Background()) // the restartDue has been handled
+	require.NoError(t, err)
+	assert.Equal(t, tree.Restarting, stateOf(t, sup, "a"))
+	assert.Equal(t, tree.Restarting, stateOf(t, sup, "b"))
+	assert.Equal(t, tree.Restarting, stateOf(t, sup, "c"), "c restarted before a and b")
+	clk.Advance(9 * time.Second) // a's backoff: the group restarts, in start order
+	var order []string
+	for range 3 {
+		order = append(order, ev(tree.ChildRestarted, "").Child)
+	}
+	assert.Equal(t, []string{"a", "b", "c"}, order)
+}
+
+// A backoff timer of a restart that TerminateChild cancelled must not
+// restart the child later, cutting the backoff of a later crash short.
+func TestTerminatedChildsTimerIsVoid(t *testing.T) {
+	clk := clock.NewFake(epoch)
+	ctx := context.Background()
+	sup := start(t, tree.Spec{Backoff: strategy.Constant(10 * time.Second),
+		Intensity: strategy.Intensity{MaxRestarts: 10, Period: time.Hour},
+		Children:  []tree.ChildSpec{worker("a", nil)}}, tree.WithClock(clk))
+	ev := events(t, sup)
+	require.NoError(t, refOf(t, sup, "a").Send("crash"))
+	ev(tree.ChildRestarting, "a") // timer T1 at +10s
+	require.NoError(t, sup.TerminateChild(ctx, "a"))
+	clk.Advance(5 * time.Second)
+	_, err := sup.RestartChild(ctx, "a")
+	require.NoError(t, err)
+	require.NoError(t, refOf(t, sup, "a").Send("crash"))
+	r := ev(tree.ChildRestarting, "a") // timer T2 at +15s
+	require.Equal(t, 10*time.Second, r.Delay)
+	clk.Advance(5 * time.Second) // T1 fires: 5 s into a 10 s backoff
+	_, err = sup.CountChildren(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, tree.Restarting, stateOf(t, sup, "a"), "restarted 5 s into its 10 s backoff, by a stale timer")
+}
+
+// AllSignificant: a significant child still waiting for its slot under
+// MaxRunning has not terminated; the supervisor must not shut down.
+func TestAllSignificantCountsWaiting(t *testing.T) {
+	transient := tree.Restart(strategy.Transient)
+	sup := start(t, tree.Spec{MaxRunning: 1, AutoShutdown: strategy.AllSignificant,
+		Children: []tree.ChildSpec{
+			worker("s1", nil, transient, tree.Significant()),
+			worker("s2", nil, transient, tree.Significant()),
+		}})
+	ev := events(t, sup)
+	require.Equal(t, tree.Waiting, stateOf(t, sup, "s2"))
+	require.NoError(t, refOf(t, sup, "s1").Send("normal"))
+	ev(tree.ChildExited, "s1")
+	_, err := sup.CountChildren(context.Background())
+	require.NoError(t, err, "the supervisor shut down although s2 never ran")
+	assert.Equal(t, tree.Running, stateOf(t, sup, "s2"))
+}
+
+// A temporary child waiting for a slot is not running: a sibling's
+// OneForAll restart must leave it waiting, not drop its spec.
+func TestWaitingTemporarySurvivesGroupRestart(t *testing.T) {
+	sup := start(t, tree.Spec{MaxRunning: 1, Strategy: strategy.OneForAll,
+		Children: []tree.ChildSpec{worker("a", nil), worker("tmp", nil, tree.Restart(strategy.Temporary))}})
+	ev := events(t, sup)
+	require.Equal(t, tree.Waiting, stateOf(t, sup, "tmp"))
+	require.NoError(t, refOf(t, sup, "a").Send("crash"))
+	ev(tree.ChildRestarted, "a")
+	assert.Equal(t, tree.Waiting, stateOf(t, sup, "tmp"))
+}
