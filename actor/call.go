@@ -85,7 +85,7 @@ func (q *request) take(gen uint64) (any, error) {
 // unrelated context, Go gives no way to tell that the caller is the callee's
 // own goroutine, and the call waits for its bound.
 func (r *Ref) Call(ctx context.Context, msg any) (any, error) {
-	if r == nil {
+	if r.invalid() {
 		return nil, ErrNilActor
 	}
 	if ctx == nil {

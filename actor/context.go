@@ -142,8 +142,24 @@ func (c *Context) Stop(reason error) {
 
 // TrapExits sets whether exits of linked actors arrive as Exit messages
 // (true) instead of stopping this actor with the same reason (false, the
-// default).
-func (c *Context) TrapExits(on bool) { c.ref.trap.Store(on) }
+// default). It holds for the running incarnation: the next one, after a
+// restart, starts as the actor was spawned (see WithTrapExits).
+func (c *Context) TrapExits(on bool) {
+	if on {
+		c.ref.trap.Or(trapNow)
+	} else {
+		c.ref.trap.And(^uint32(trapNow))
+	}
+}
+
+// The bits of Ref.trap: whether the running incarnation traps exits, and
+// whether the actor was spawned WithTrapExits, which each new incarnation
+// starts from (a flag set at run time is the incarnation's, as trap_exit is
+// the process's in OTP).
+const (
+	trapNow = 1 << iota
+	trapAtSpawn
+)
 
 // Recv waits for the next message of a Task. It returns the message, or an
 // error when ctx ends or the task is asked to exit. A call received this way

@@ -343,17 +343,21 @@ func (r *Ref) announce(reason error) {
 	r.mb.Close()
 	var w watchers
 	var unreg func() bool
-	if x := r.x; x != nil {
-		if x.done != nil {
-			close(x.done)
-		}
-		w, x.watch = x.watch, watchers{}
-		unreg, x.unregCtx = x.unregCtx, nil
-	}
+	var monitors map[uint64]*Ref
+	done := end.done // closed below, once the actor's monitors are gone
+	w, end.watch = end.watch, watchers{}
+	unreg, end.unregCtx = end.unregCtx, nil
+	monitors, end.monitors = end.monitors, nil
 	r.mu.Unlock()
 
 	if unreg != nil {
 		unreg()
+	}
+	for id, target := range monitors {
+		target.removeWatch(id) // outside r.mu: two actors that watch each other may end together
+	}
+	if done != nil {
+		close(done)
 	}
 	if r.parent != nil {
 		if r.parent.mb.PushSystem(ChildExit{Child: r, Reason: reason, Incarnation: r.inc.Load(), Final: true}) == nil {

@@ -27,7 +27,9 @@ var (
 	// good. A call's error also wraps the actor's exit reason.
 	ErrStopped = errors.New("actor: stopped")
 	// ErrNilActor is returned by Spawn and Restart when given no actor, and
-	// by Send, SendContext and Call on a nil *Ref.
+	// by the methods of a *Ref that is nil (as StartChild returns for an
+	// ignored child) or that Spawn did not make (a zero Ref): Send,
+	// SendContext, Call, Stop, Restart, Suspend, and Err.
 	ErrNilActor = errors.New("actor: nil actor")
 	// ErrNilMessage is returned by a send or call of a nil message, which an
 	// actor could not tell from no message at all.

@@ -41,7 +41,7 @@ type Ref struct {
 	inc     atomic.Uint64
 	mb      mailbox.Mailbox
 	state   atomic.Uint32
-	trap    atomic.Bool
+	trap    atomic.Uint32 // trapNow, trapAtSpawn
 	wake    chan struct{} // tasks only: pokes a Recv that waits
 
 	behavior Actor  // owned by the consumer
@@ -65,7 +65,8 @@ type extras struct {
 	id       *uuid.UUID
 	done     chan struct{}
 	watch    watchers
-	ctx      *actorCtx // the current incarnation's context
+	monitors map[uint64]*Ref // the monitors this actor holds on others, by id: removed when it stops
+	ctx      *actorCtx       // the current incarnation's context
 	unregCtx func() bool
 	logger   *zerolog.Logger
 	dead     uint64          // dead letters counted
@@ -154,7 +155,9 @@ func spawn(ctx context.Context, a Actor, inherited *settings, opts []Option) (*R
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
 	r.c.ref = r
-	r.trap.Store(cfg.trapExits)
+	if cfg.trapExits {
+		r.trap.Store(trapNow | trapAtSpawn)
+	}
 	if _, ok := a.(*task); ok {
 		r.wake = make(chan struct{}, 1)
 	}
@@ -187,7 +190,7 @@ func spawn(ctx context.Context, a Actor, inherited *settings, opts []Option) (*R
 func (r *Ref) Send(msg any) error {
 	// Checked here, r's nil check costs no load: the implicit one at &r.mb
 	// would read the line the consumer writes for every message.
-	if r == nil {
+	if r.invalid() {
 		return ErrNilActor
 	}
 	if msg == nil {
@@ -203,7 +206,7 @@ func (r *Ref) Send(msg any) error {
 // SendContext is Send with the wait for room in a full Block mailbox bounded
 // by ctx.
 func (r *Ref) SendContext(ctx context.Context, msg any) error {
-	if r == nil {
+	if r.invalid() {
 		return ErrNilActor
 	}
 	if ctx == nil {
@@ -218,6 +221,18 @@ func (r *Ref) SendContext(ctx context.Context, msg any) error {
 	r.schedule()
 	return nil
 }
+
+// invalid reports whether r is no actor's: nil, or a Ref that Spawn did not
+// make, such as a zero Ref declared by mistake, whose use must fail at the
+// call rather than on a goroutine of Arbor's.
+func (r *Ref) invalid() bool { return r == nil || r.set == nil }
+
+// closed is the Done channel of an invalid Ref.
+var closed = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
 
 func (r *Ref) sendFailed(msg any, err error) error {
 	if errors.Is(err, mailbox.ErrClosed) {
@@ -253,6 +268,9 @@ func (r *Ref) schedule() {
 // once. Messages still queued become dead letters. Stopping a stopped actor
 // returns nil.
 func (r *Ref) Stop(ctx context.Context) error {
+	if r.invalid() {
+		return ErrNilActor
+	}
 	if ctx == nil {
 		return ErrNilContext
 	}
@@ -269,8 +287,12 @@ func (r *Ref) Stop(ctx context.Context) error {
 // and no Terminate runs. Go cannot end a goroutine from outside, so if the
 // actor is inside Receive (or a task is running), Kill cancels its context,
 // closes its mailbox and declares it dead at once; whatever the goroutine
-// does afterwards reaches no one. Kill returns without waiting.
+// does afterwards reaches no one. Kill returns without waiting; on a nil Ref
+// it does nothing.
 func (r *Ref) Kill() {
+	if r.invalid() {
+		return
+	}
 	r.requestExit(ErrKilled, true, true)
 	r.announce(ErrKilled)
 	// The goroutine may be stuck in Receive for good: account for what is
@@ -288,15 +310,21 @@ func (r *Ref) request(req *exitRequest) {
 	reason, final, kill := req.reason, req.final, req.kill
 	for {
 		old := r.pending.Load()
-		if old != nil && !kill && (old.final || !final) && old.inc == req.inc {
-			return // an exit at least as strong is already on its way
+		if old != nil && !kill && (old.final || !final && (old.suspend || !req.suspend)) && old.inc == req.inc {
+			// An exit at least as strong is already on its way. A Suspend
+			// is stronger than a linked exit of the same incarnation: it
+			// must reach the parent as requested, and never the Restarter.
+			return
 		}
 		if r.pending.CompareAndSwap(old, req) {
 			break
 		}
 	}
 	r.mu.Lock()
-	if r.x != nil && r.x.ctx != nil {
+	// A request made of an incarnation that has ended since must not cancel
+	// the context of the next one (the number is read under r.mu, which
+	// the next incarnation's context is made under, after the count moved).
+	if r.x != nil && r.x.ctx != nil && (final || req.inc == r.inc.Load()) {
 		r.x.ctx.cancel(reason)
 	}
 	r.mu.Unlock()
@@ -315,8 +343,12 @@ func (r *Ref) request(req *exitRequest) {
 }
 
 // Done returns a channel closed when the actor has stopped for good (not when
-// a supervised actor merely restarts).
+// a supervised actor merely restarts); for a nil Ref, a closed channel, as
+// Err is then ErrNilActor.
 func (r *Ref) Done() <-chan struct{} {
+	if r.invalid() {
+		return closed // no actor: nothing to wait for
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	x := r.more()
@@ -332,6 +364,9 @@ func (r *Ref) Done() <-chan struct{} {
 // Err returns the actor's exit reason once it has stopped for good, and nil
 // before; nil after Done is closed means a normal exit.
 func (r *Ref) Err() error {
+	if r.invalid() {
+		return ErrNilActor
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.ended() {
@@ -340,8 +375,12 @@ func (r *Ref) Err() error {
 	return r.x.reason
 }
 
-// Alive reports whether the actor has not stopped for good.
+// Alive reports whether the actor has not stopped for good (false for a nil
+// Ref).
 func (r *Ref) Alive() bool {
+	if r.invalid() {
+		return false
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return !r.ended()

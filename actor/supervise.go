@@ -12,7 +12,7 @@ import (
 // fails with ErrNotSuspended if the actor is not waiting for a restart and
 // ErrStopped if it has stopped for good.
 func (r *Ref) Restart(a Actor) error {
-	if a == nil {
+	if a == nil || r.invalid() {
 		return ErrNilActor
 	}
 	if t, ok := a.(*task); ok && (t == nil || t.fn == nil) {
@@ -57,6 +57,9 @@ var ErrNotSupervised = errors.New("actor: not supervised")
 // ends (then it returns ctx.Err(): the caller may Kill it). Suspending a
 // suspended actor returns nil; a stopped one, ErrStopped.
 func (r *Ref) Suspend(ctx context.Context, reason error) error {
+	if r.invalid() {
+		return ErrNilActor
+	}
 	if ctx == nil {
 		return ErrNilContext
 	}

@@ -52,8 +52,13 @@ func (r *Ref) removeWatch(id uint64) bool {
 // stops for good, with its exit reason; at once, on the caller's goroutine, if
 // it already has. The returned stop function cancels it and reports whether it
 // did so before f ran. f must not block: it is how registries and supervisors
-// learn of deaths without a goroutine per watched actor.
+// learn of deaths without a goroutine per watched actor. On a nil Ref, f runs
+// at once with ErrNilActor.
 func (r *Ref) AfterStop(f func(ref *Ref, reason error)) (stop func() bool) {
+	if r.invalid() {
+		f(r, ErrNilActor) // no actor: as one that has stopped
+		return func() bool { return false }
+	}
 	id := watchSeq.Add(1)
 	if !r.addWatch(id, f) {
 		f(r, r.Err())
@@ -82,14 +87,46 @@ func (c *Context) Monitor(target *Ref) (MonitorRef, error) {
 	self := c.ref
 	m := MonitorRef{target: target, id: watchSeq.Add(1)}
 	down := func(ref *Ref, reason error) {
+		self.forgetMonitor(m.id)
 		if self.mb.PushSystem(Down{Ref: ref, Reason: reason, Monitor: m}) == nil {
 			self.schedule()
 		}
 	}
 	if !target.addWatch(m.id, down) {
 		down(target, target.Err())
+		return m, nil
+	}
+	if !self.holdMonitor(m.id, target) {
+		target.removeWatch(m.id) // killed meanwhile: its monitors go with it
 	}
 	return m, nil
+}
+
+// holdMonitor records a monitor r holds on target, so that r's end removes
+// it, as a process's monitors die with it in OTP: a target outliving many
+// short-lived watchers must not keep them all. It reports false if r has
+// stopped.
+func (r *Ref) holdMonitor(id uint64, target *Ref) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended() {
+		return false
+	}
+	x := r.more()
+	if x.monitors == nil {
+		x.monitors = make(map[uint64]*Ref)
+	}
+	x.monitors[id] = target
+	return true
+}
+
+// forgetMonitor drops r's record of a monitor that fired or was removed.
+func (r *Ref) forgetMonitor(id uint64) {
+	r.mu.Lock()
+	if r.x != nil {
+		delete(r.x.monitors, id)
+	}
+	r.mu.Unlock()
 }
 
 // Demonitor removes a monitor. It reports whether the monitor was active; a
@@ -98,6 +135,7 @@ func (c *Context) Demonitor(m MonitorRef) bool {
 	if m.target == nil {
 		return false
 	}
+	c.ref.forgetMonitor(m.id)
 	return m.target.removeWatch(m.id)
 }
 
@@ -155,7 +193,7 @@ func (r *Ref) removeLink(other *Ref) {
 // linkExit delivers the exit of the linked actor from to r.
 func (r *Ref) linkExit(from *Ref, reason error) {
 	r.removeLink(from)
-	if r.trap.Load() {
+	if r.trap.Load()&trapNow != 0 {
 		if r.mb.PushSystem(Exit{From: from, Reason: reason}) == nil {
 			r.schedule()
 		}
