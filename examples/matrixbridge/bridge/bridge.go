@@ -68,6 +68,9 @@ type Bridge struct {
 	link     *ircLink
 	sup      *tree.Sup
 
+	// joinBackoff spaces a portal's attempts to join a room it cannot.
+	joinBackoff strategy.Backoff
+
 	status     *tree.Subscription
 	statusDone chan struct{}
 	mu         sync.Mutex
@@ -112,6 +115,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Bridge, error)
 		cfg: cfg, log: log, reg: registry.New(), as: as,
 		rooms: map[id.RoomID]Mapping{}, channels: map[string]Mapping{},
 		link: newIRCLink(), statusDone: make(chan struct{}),
+		joinBackoff: strategy.Exponential(2*time.Second, 2*time.Minute).WithJitter(strategy.EqualJitter),
 	}
 	for _, m := range cfg.Rooms {
 		b.rooms[m.Room], b.channels[fold(m.Channel)] = m, m

@@ -27,6 +27,18 @@ type notice struct{ Text string }
 // homeserverTimeout bounds each exchange of a portal with the homeserver.
 const homeserverTimeout = 30 * time.Second
 
+// joinTimeout bounds the bot's first attempt to join a portal's room, made
+// in Init on its supervisor's goroutine: shorter than an exchange, since the
+// supervisor waits for it.
+const joinTimeout = 10 * time.Second
+
+// maxHeld bounds the messages a portal holds for its room while the bot is
+// not in it; beyond it the oldest are dropped, with a warning each.
+const maxHeld = 256
+
+// join is a portal's message to itself: time to try joining the room again.
+type join struct{}
+
 // portalSpec is the dynamic portals supervisor's template: one portal per
 // mapping, registered under its channel's name.
 func (b *Bridge) portalSpec(arg any) tree.ChildSpec {
@@ -45,6 +57,11 @@ type portal struct {
 	m      Mapping
 	names  map[id.UserID]string // Matrix users' display names
 	ghosts map[string]bool      // nicks whose ghost is registered, named and joined
+
+	joined  bool        // the bot is in the room
+	attempt int         // failed joins in a row
+	retry   *time.Timer // the next join, while not joined
+	held    []any       // messages for the room, held until the bot is in it
 }
 
 func newPortal(b *Bridge, m Mapping) *portal {
@@ -52,32 +69,107 @@ func newPortal(b *Bridge, m Mapping) *portal {
 }
 
 // Init makes sure the bridge's bot is in the room, so that the homeserver
-// sends the room's events to the bridge.
+// sends the room's events to the bridge: a bridge whose homeserver answers
+// starts with its rooms joined. A room that cannot be joined (the bot was not
+// invited, the homeserver is down) is no reason to fail the start, nor to
+// crash: that would take the other rooms down with it, through the portals'
+// restart intensity. The portal keeps trying, with backoff, and holds the
+// messages for the room meanwhile.
 func (p *portal) Init(c *actor.Context) error {
-	ctx, cancel := context.WithTimeout(c.Context(), homeserverTimeout)
-	defer cancel()
-	if err := p.b.as.BotIntent().EnsureJoined(ctx, p.m.Room); err != nil {
-		return fmt.Errorf("portal %s: bot cannot join %s: %w", p.m.Channel, p.m.Room, err)
-	}
+	p.tryJoin(c, joinTimeout)
 	return nil
+}
+
+// Terminate cancels a pending join.
+func (p *portal) Terminate(*actor.Context, error) {
+	if p.retry != nil {
+		p.retry.Stop()
+	}
 }
 
 // Receive implements actor.Actor.
 func (p *portal) Receive(c *actor.Context, msg any) error {
-	ctx, cancel := context.WithTimeout(c.Context(), homeserverTimeout)
-	defer cancel()
 	switch msg := msg.(type) {
+	case join:
+		if !p.joined {
+			p.tryJoin(c, homeserverTimeout)
+			if p.joined {
+				return p.release(c)
+			}
+		}
+		return nil
 	case fromMatrix:
+		ctx, cancel := context.WithTimeout(c.Context(), homeserverTimeout)
+		defer cancel()
 		p.toIRC(ctx, c, msg)
 		return nil
-	case fromIRC:
-		return p.toMatrix(ctx, msg)
-	case notice:
-		_, err := p.b.as.BotIntent().SendNotice(ctx, p.m.Room, msg.Text)
-		return err
+	case fromIRC, notice:
+		if !p.joined {
+			p.hold(msg)
+			return nil
+		}
+		return p.toRoom(c, msg)
 	default:
 		return fmt.Errorf("portal: unexpected %T", msg)
 	}
+}
+
+// toRoom posts msg, a fromIRC or a notice, in the room.
+func (p *portal) toRoom(c *actor.Context, msg any) error {
+	ctx, cancel := context.WithTimeout(c.Context(), homeserverTimeout)
+	defer cancel()
+	if n, ok := msg.(notice); ok {
+		_, err := p.b.as.BotIntent().SendNotice(ctx, p.m.Room, n.Text)
+		return err
+	}
+	return p.toMatrix(ctx, msg.(fromIRC))
+}
+
+// tryJoin makes one attempt to get the bot into the room, and if it fails,
+// schedules the next one.
+func (p *portal) tryJoin(c *actor.Context, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(c.Context(), timeout)
+	defer cancel()
+	err := p.b.as.BotIntent().EnsureJoined(ctx, p.m.Room)
+	if err == nil {
+		p.joined, p.attempt = true, 0
+		return
+	}
+	p.attempt++
+	delay := p.b.joinBackoff.Delay(p.attempt, nil)
+	p.b.log.Error().Err(err).Str("room", p.m.Room.String()).Str("channel", p.m.Channel).
+		Int("attempt", p.attempt).Dur("retry_in", delay).Int("held", len(p.held)).
+		Msg("portal: the bot cannot join its room; its messages are held until it can")
+	self := c.Self()
+	p.retry = time.AfterFunc(delay, func() { _ = self.Send(join{}) })
+}
+
+// hold keeps msg until the bot is in the room.
+func (p *portal) hold(msg any) {
+	if len(p.held) == maxHeld {
+		p.b.log.Warn().Str("channel", p.m.Channel).Int("held", maxHeld).
+			Msg("portal: the room is still not joined: its oldest held message is dropped")
+		p.held[0] = nil
+		p.held = p.held[1:]
+	}
+	p.held = append(p.held, msg)
+}
+
+// release posts the held messages, in order, now that the bot is in the
+// room. If one fails, those after it go back to the mailbox, which outlives
+// the crash that follows.
+func (p *portal) release(c *actor.Context) error {
+	held := p.held
+	p.held = nil
+	for i, msg := range held {
+		if err := p.toRoom(c, msg); err != nil {
+			for _, rest := range held[i+1:] {
+				_ = c.Self().Send(rest)
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // toIRC sends a Matrix message to the channel, each line headed by the
