@@ -266,7 +266,9 @@ func (r *Ref) schedule() {
 // ErrShutdown, and the context of its current incarnation is cancelled at
 // once so that blocking work can return early. A suspended actor stops at
 // once. Messages still queued become dead letters. Stopping a stopped actor
-// returns nil.
+// returns nil. An actor stops itself with Context.Stop: Stop on its own Ref
+// would wait, on its own goroutine, for an end that cannot come until it
+// returns.
 func (r *Ref) Stop(ctx context.Context) error {
 	if r.invalid() {
 		return ErrNilActor

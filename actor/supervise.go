@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"errors"
+	"slices"
 )
 
 // Restart resumes a suspended supervised actor (see WithParent) with a fresh
@@ -66,11 +67,13 @@ func (r *Ref) Suspend(ctx context.Context, reason error) error {
 	if r.parent == nil {
 		return ErrNotSupervised
 	}
-	wait := r.suspendWaiter()
+	wait := r.suspendWaiter() // before the state is read: a suspension after it must wake us
 	switch r.state.Load() {
 	case stateSuspended:
+		r.dropSuspendWaiter(wait)
 		return nil
 	case stateDead:
+		r.dropSuspendWaiter(wait)
 		return ErrStopped
 	}
 	r.request(&exitRequest{reason: reason, inc: r.inc.Load(), suspend: true})
@@ -97,6 +100,18 @@ func (r *Ref) suspendWaiter() chan struct{} {
 	x.paused = append(x.paused, ch)
 	r.mu.Unlock()
 	return ch
+}
+
+// dropSuspendWaiter removes a waiter that will not wait: an actor suspended
+// or stopped already would keep it until its next suspension, or for ever.
+func (r *Ref) dropSuspendWaiter(ch chan struct{}) {
+	r.mu.Lock()
+	if r.x != nil {
+		if i := slices.Index(r.x.paused, ch); i >= 0 {
+			r.x.paused = slices.Delete(r.x.paused, i, i+1)
+		}
+	}
+	r.mu.Unlock()
 }
 
 func (r *Ref) wakeSuspendWaiters() {

@@ -134,3 +134,24 @@ func (p *ctxProbe) Init(c *Context) error {
 }
 
 func (p *ctxProbe) Receive(c *Context, _ any) error { return c.Reply(c.Incarnation()) }
+
+// A Suspend that returns at once (the actor is suspended, or stopped) leaves
+// no waiter behind.
+func TestSuspendLeavesNoWaiter(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	parent, err := Spawn(ctx, Func(func(*Context, any) error { return nil }))
+	require.NoError(t, err)
+	defer parent.Kill()
+	child, err := Spawn(ctx, Func(func(*Context, any) error { return nil }), WithParent(parent))
+	require.NoError(t, err)
+	require.NoError(t, child.Suspend(ctx, ErrShutdown))
+	for range 3 {
+		require.NoError(t, child.Suspend(ctx, ErrShutdown), "suspended already")
+	}
+	require.NoError(t, child.Stop(ctx))
+	require.ErrorIs(t, child.Suspend(ctx, ErrShutdown), ErrStopped)
+	child.mu.Lock()
+	defer child.mu.Unlock()
+	assert.Empty(t, child.x.paused)
+}

@@ -102,7 +102,9 @@ type Event struct {
 	Supervisor string
 	// Child is the child's id, if the event concerns one.
 	Child string
-	// Ref is the child's actor, when it has one.
+	// Ref is the child's actor, when it has one; for the supervisor's own
+	// events (SupervisorStarted, SupervisorStopped, IntensityExceeded), the
+	// supervisor's.
 	Ref *actor.Ref
 	// Reason is an exit reason or error.
 	Reason error
