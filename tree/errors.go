@@ -59,6 +59,9 @@ var (
 var (
 	// ErrEmptyID reports a child spec without an id.
 	ErrEmptyID = errors.New("tree: empty child id")
+	// ErrSlashInID reports a child id with a "/", which separates the ids of
+	// a path: "a/b" would name the child b of a as well.
+	ErrSlashInID = errors.New(`tree: "/" in a child id`)
 	// ErrDuplicateID reports two children with the same id in one supervisor.
 	ErrDuplicateID = errors.New("tree: duplicate child id")
 	// ErrNilFactory reports a child spec with nothing to start.

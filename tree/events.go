@@ -244,17 +244,21 @@ func (b *bus) publish(evs []Event) {
 // deliver sends e to s, if it has room, after the news of what it missed.
 // b.mu must be held: it is the only sender.
 func (s *Subscription) deliver(e *Event) {
-	if len(s.ch) == cap(s.ch) {
+	free := cap(s.ch) - len(s.ch) // only grows meanwhile: the reader takes
+	switch {
+	case free == 0:
 		s.dropped++ // a stalled subscriber costs no more than this
 		return
-	}
-	if s.dropped > 0 {
+	case s.dropped > 0 && free == 1:
+		// Room for the news only: it counts this event too. Delivering the
+		// news and dropping the event would start the next delivery in the
+		// same state, and a buffer of one would never see an event again.
+		s.ch <- Event{Time: e.Time, Kind: Lagged, Supervisor: s.prefix, Dropped: s.dropped + 1}
+		s.dropped = 0
+		return
+	case s.dropped > 0:
 		s.ch <- Event{Time: e.Time, Kind: Lagged, Supervisor: s.prefix, Dropped: s.dropped}
 		s.dropped = 0
-		if len(s.ch) == cap(s.ch) {
-			s.dropped++
-			return
-		}
 	}
 	s.ch <- *e
 }

@@ -45,7 +45,9 @@ func TestEvents(t *testing.T) {
 		require.NoError(t, a.Send("crash"))
 		lag := <-slow.Events()
 		require.Equal(t, tree.Lagged, lag.Kind)
-		assert.Equal(t, uint64(5*3-1), lag.Dropped, "three events per restart, one delivered")
+		// Three events per restart, one delivered, and, with room for one
+		// only, the news stands in for the event that brought it.
+		assert.Equal(t, uint64(5*3-1+1), lag.Dropped)
 	})
 	t.Run("a subscription sees its subtree with paths", func(t *testing.T) {
 		refs := make(chan *actor.Ref, 4)

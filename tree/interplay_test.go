@@ -225,3 +225,86 @@ func TestWaitingTemporarySurvivesGroupRestart(t *testing.T) {
 	ev(tree.ChildRestarted, "a")
 	assert.Equal(t, tree.Waiting, stateOf(t, sup, "tmp"))
 }
+
+// A nested supervisor that is killed (BrutalKill, or a shutdown timeout
+// that ran out) runs no Terminate, which gives its children's
+// SubtreeMaxRunning slots back one by one; they go back all at once, or the
+// supervisor started in its place would find the subtree full of slots
+// nobody holds.
+func TestKilledSupervisorGivesSlotsBack(t *testing.T) {
+	ctx := context.Background()
+	sup := start(t, tree.Spec{SubtreeMaxRunning: 1, Children: []tree.ChildSpec{
+		tree.Supervisor("sub", tree.Spec{Children: []tree.ChildSpec{worker("w", nil)}}, tree.BrutalKill()),
+	}})
+	_, st := childOf(t, refOf(t, sup, "sub"), "w")
+	require.Equal(t, tree.Running, st)
+
+	require.NoError(t, sup.TerminateChild(ctx, "sub")) // killed: its only worker ends with it
+	sub, err := sup.RestartChild(ctx, "sub")
+	require.NoError(t, err)
+	_, st = childOf(t, sub, "w")
+	assert.Equal(t, tree.Running, st, "the only worker of the subtree waits for a slot that was never given back")
+}
+
+// A child whose factory returns Ignore while its supervisor starts took a
+// subtree slot to start: it gives it back at once, not when that supervisor
+// next handles a message (never, for an idle one), while a sibling subtree
+// waits for it.
+func TestIgnoredAtStartGivesSlotBack(t *testing.T) {
+	sup := start(t, tree.Spec{SubtreeMaxRunning: 1, Children: []tree.ChildSpec{
+		tree.Supervisor("A", tree.Spec{Children: []tree.ChildSpec{
+			tree.Worker("ignored", func() actor.Actor { return tree.Ignore }),
+		}}),
+		tree.Supervisor("B", tree.Spec{Children: []tree.ChildSpec{worker("b", nil)}}),
+	}})
+	_, st := childOf(t, refOf(t, sup, "B"), "b")
+	assert.Equal(t, tree.Running, st, "no child of the subtree runs, yet b waits for a slot")
+}
+
+// A subscription with a buffer of one recovers from an overflow: once it
+// has room, it gets one Lagged (counting the event it stands for too), and
+// then, keeping pace, the events themselves.
+func TestLaggedWithBufferOfOne(t *testing.T) {
+	sup := start(t, tree.Spec{Intensity: strategy.Intensity{MaxRestarts: 1000, Period: time.Minute},
+		Children: []tree.ChildSpec{worker("a", nil)}})
+	sub := sup.Subscribe(1)
+	defer sub.Close()
+	ev := events(t, sup)
+	a := refOf(t, sup, "a")
+
+	require.NoError(t, a.Send("crash")) // three events: two dropped
+	ev(tree.ChildRestarted, "a")
+	<-sub.Events() // the subscriber catches up: its buffer is empty
+
+	// From now on the subscriber keeps pace: it reads each event the tree
+	// publishes before the next one is published (one event per call).
+	for i := range 5 {
+		_, err := sup.WhichChildren(context.Background()) // publishes nothing
+		require.NoError(t, err)
+		require.NoError(t, sup.TerminateChild(context.Background(), "a"))
+		ev(tree.ChildTerminated, "a")
+		got := <-sub.Events()
+		if i > 0 {
+			assert.NotEqual(t, tree.Lagged, got.Kind, "round %d: a subscriber keeping pace still gets only Lagged (dropped %d)", i, got.Dropped)
+		}
+		_, err = sup.RestartChild(context.Background(), "a")
+		require.NoError(t, err)
+		ev(tree.ChildStarted, "a")
+		<-sub.Events()
+	}
+}
+
+// A "/" in a child id would make two supervisors share a path ("a" with a
+// child "b", and "a/b"), and a subscription to one see the other's events:
+// the spec is refused.
+func TestSlashInChildID(t *testing.T) {
+	err := tree.Validate(tree.Spec{Children: []tree.ChildSpec{
+		tree.Supervisor("a", tree.Spec{Children: []tree.ChildSpec{worker("b", nil)}}),
+		tree.Supervisor("a/b", tree.Spec{Children: []tree.ChildSpec{worker("w", nil)}}),
+	}})
+	require.ErrorIs(t, err, tree.ErrSlashInID)
+	var se *tree.SpecError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, "a/b", se.Child)
+	assert.Equal(t, "ID", se.Field)
+}

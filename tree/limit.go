@@ -195,6 +195,10 @@ func (s *supervisor) take(ch *child) bool {
 	if !s.pool.acquire(s.self) {
 		return false
 	}
+	if !s.lease.add() {
+		s.pool.release() // killed meanwhile: its slots went back already
+		return false
+	}
 	ch.slot = true
 	if !ch.state.holds() {
 		s.unsettled = append(s.unsettled, ch) // settled after this message, unless it starts
@@ -206,8 +210,55 @@ func (s *supervisor) take(ch *child) bool {
 func (s *supervisor) giveBack(ch *child) {
 	if ch.slot {
 		ch.slot = false
-		s.pool.release()
+		if s.lease.drop() {
+			s.pool.release()
+		}
 	}
+}
+
+// lease counts the subtree slots that the children of one supervisor
+// incarnation hold, so that a supervisor killed (which runs no Terminate to
+// give them back one by one) gives them back all at once, from its AfterStop
+// hook, while its goroutine may still be running: once closed, the lease
+// turns the goroutine's later give-backs into no-ops.
+type lease struct {
+	mu     sync.Mutex
+	held   int
+	closed bool
+}
+
+// add counts a slot taken, and reports false if the lease is closed.
+func (l *lease) add() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
+	l.held++
+	return true
+}
+
+// drop counts a slot given back, and reports whether the caller must give it
+// back to the pool (false once the lease is closed: it was given back then).
+func (l *lease) drop() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
+	l.held--
+	return true
+}
+
+// close ends the lease and returns how many slots were still held: the
+// caller gives them back.
+func (l *lease) close() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	n := l.held
+	l.held = 0
+	return n
 }
 
 // settleSlots gives back the slots of the children that no longer run or

@@ -116,8 +116,9 @@ type supervisor struct {
 	parentOpt actor.Option // actor.WithParent(self), made once for all children
 	timer     *time.Timer  // waits for children to stop, one at a time (see shutdown)
 	nextID    uint64
-	above     *pool // the pool of the nearest capped supervisor above, set by the parent
-	pool      *pool // this incarnation's pool: its own (SubtreeMaxRunning), or above
+	above     *pool  // the pool of the nearest capped supervisor above, set by the parent
+	pool      *pool  // this incarnation's pool: its own (SubtreeMaxRunning), or above
+	lease     *lease // the slots this incarnation's children hold in pool
 
 	// mu guards the window, the children's backoff and fast-path fields, and
 	// what follows: what the children's goroutines share with the
@@ -144,14 +145,21 @@ func (s *supervisor) Init(c *actor.Context) error {
 	s.clearChildren()
 	s.ending = false
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	// If this supervisor is killed, no Terminate runs: its children must
-	// still end, so their spawn context goes with it.
-	cancel := s.cancel
-	s.unwatch = s.self.AfterStop(func(*actor.Ref, error) { cancel() })
 	s.pool = s.above
 	if n := s.spec.SubtreeMaxRunning; n > 0 {
 		s.pool = newPool(s.above, n)
 	}
+	s.lease = &lease{}
+	// If this supervisor is killed, no Terminate runs: its children must
+	// still end, so their spawn context goes with it, and the subtree slots
+	// they hold go back to the pools above.
+	cancel, pool, held := s.cancel, s.pool, s.lease
+	s.unwatch = s.self.AfterStop(func(*actor.Ref, error) {
+		cancel()
+		for range held.close() {
+			pool.release()
+		}
+	})
 	for _, cs := range s.spec.Children {
 		ch := &child{id: cs.ID, r: resolve(s.spec, cs), state: Stopped}
 		s.addChild(ch)
@@ -163,6 +171,7 @@ func (s *supervisor) Init(c *actor.Context) error {
 			return &StartError{Supervisor: s.path, Child: cs.ID, Err: err}
 		}
 	}
+	s.settleSlots() // of the children that took a slot and were ignored
 	s.env.emit(Event{Kind: SupervisorStarted, Supervisor: s.path, Ref: s.self}, "")
 	s.openFast()
 	return nil

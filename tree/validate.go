@@ -2,6 +2,7 @@ package tree
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/arbor-go/arbor/registry"
 )
@@ -87,8 +88,11 @@ func validateChild(path string, parent *Spec, c ChildSpec) error {
 			errs = append(errs, &SpecError{Supervisor: path, Child: c.ID, Field: field, Err: err})
 		}
 	}
-	if c.ID == "" {
+	switch {
+	case c.ID == "":
 		add("ID", ErrEmptyID)
+	case strings.Contains(c.ID, "/"):
+		add("ID", ErrSlashInID)
 	}
 	switch c.kind {
 	case kindWorker:
