@@ -152,6 +152,16 @@ func (c *Context) TrapExits(on bool) {
 	}
 }
 
+// resetTrap sets the flag back to what the actor was spawned with, as an
+// incarnation ends.
+func (r *Ref) resetTrap() {
+	if r.trap.Load()&trapAtSpawn != 0 {
+		r.trap.Or(trapNow)
+	} else {
+		r.trap.And(^uint32(trapNow))
+	}
+}
+
 // The bits of Ref.trap: whether the running incarnation traps exits, and
 // whether the actor was spawned WithTrapExits, which each new incarnation
 // starts from (a flag set at run time is the incarnation's, as trap_exit is

@@ -246,6 +246,7 @@ func (r *Ref) endIncarnation(reason error, final bool) bool {
 		reason = r.terminate(t, reason)
 	}
 	r.cancelIncarnation(reason)
+	r.resetTrap() // the ended incarnation's flag: exits that come meanwhile are for the next
 	if supervised {
 		inc := r.inc.Load()
 		p := r.pending.Load()
@@ -344,7 +345,6 @@ func (r *Ref) announce(reason error) {
 	var w watchers
 	var unreg func() bool
 	var monitors map[uint64]*Ref
-	done := end.done // closed below, once the actor's monitors are gone
 	w, end.watch = end.watch, watchers{}
 	unreg, end.unregCtx = end.unregCtx, nil
 	monitors, end.monitors = end.monitors, nil
@@ -356,9 +356,13 @@ func (r *Ref) announce(reason error) {
 	for id, target := range monitors {
 		target.removeWatch(id) // outside r.mu: two actors that watch each other may end together
 	}
-	if done != nil {
-		close(done)
+	// Done closes once the monitors are gone, whenever it was made.
+	r.mu.Lock()
+	end.gone = true
+	if end.done != nil {
+		close(end.done)
 	}
+	r.mu.Unlock()
 	if r.parent != nil {
 		if r.parent.mb.PushSystem(ChildExit{Child: r, Reason: reason, Incarnation: r.inc.Load(), Final: true}) == nil {
 			r.parent.schedule()

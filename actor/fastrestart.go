@@ -52,11 +52,6 @@ func (r *Ref) reincarnate(a Actor) error {
 	}
 	r.inc.Add(1)
 	r.c.reset()
-	if r.trap.Load()&trapAtSpawn != 0 {
-		r.trap.Or(trapNow)
-	} else {
-		r.trap.And(^uint32(trapNow))
-	}
 	if err := r.start(a); err != nil {
 		r.inc.Add(^uint64(0)) // the incarnation that failed to start never was
 		return err

@@ -163,3 +163,47 @@ func TestWithTrapExitsOutlivesRestarts(t *testing.T) {
 	m := nextOf[actor.Exit](t, out)
 	assert.ErrorIs(t, m.Reason, errBoom)
 }
+
+// The flag set by TrapExits ends with its incarnation: a linked crash while
+// the actor is suspended between two incarnations (a supervisor's backoff)
+// is not queued as an Exit for the next one, which never asked to trap.
+func TestTrapFlagEndsWithItsIncarnation(t *testing.T) {
+	f := spawnFamily(t) // no WithTrapExits
+	partner := mustSpawn(t, puppet(make(chan any, 1)))
+	exec(t, f.child, func(c *actor.Context) {
+		c.TrapExits(true)
+		require.NoError(t, c.Link(partner))
+	})
+	ce := f.crash(t)
+	require.False(t, ce.Final)
+	require.True(t, f.child.Suspended()) // between incarnations, as in a backoff
+
+	notified := make(chan struct{})
+	partner.AfterStop(func(*actor.Ref, error) { close(notified) }) // runs after the link exits
+	require.NoError(t, partner.Send(doFn(func(*actor.Context) error { return errBoom })))
+	next(t, notified)
+
+	out := make(chan any, 16)
+	require.NoError(t, f.child.Restart(puppet(out))) // does not trap exits
+	require.NoError(t, f.child.Send("ping"))
+	m := next(t, out)
+	require.Equal(t, "ping", m, "incarnation 2, which does not trap exits, received %#v", m)
+}
+
+// A zero Ref is no actor: Monitor and Link fail with ErrNilActor, rather
+// than watch a Ref that never ends.
+func TestMonitorOfZeroRef(t *testing.T) {
+	out := make(chan any, 4)
+	w := mustSpawn(t, puppet(out))
+	var err error
+	exec(t, w, func(c *actor.Context) { _, err = c.Monitor(new(actor.Ref)) })
+	require.ErrorIs(t, err, actor.ErrNilActor)
+}
+
+func TestLinkToZeroRef(t *testing.T) {
+	out := make(chan any, 4)
+	w := mustSpawn(t, puppet(out), actor.WithTrapExits())
+	var err error
+	exec(t, w, func(c *actor.Context) { err = c.Link(new(actor.Ref)) })
+	require.ErrorIs(t, err, actor.ErrNilActor)
+}

@@ -62,6 +62,7 @@ type Ref struct {
 type extras struct {
 	ended    bool  // stopped for good
 	reason   error // why, once ended
+	gone     bool  // ended, and its monitors on others removed: done may close
 	id       *uuid.UUID
 	done     chan struct{}
 	watch    watchers
@@ -312,8 +313,13 @@ func (r *Ref) request(req *exitRequest) {
 	reason, final, kill := req.reason, req.final, req.kill
 	for {
 		old := r.pending.Load()
-		if old != nil && !kill && (old.final || !final && (old.suspend || !req.suspend)) && old.inc == req.inc {
-			// An exit at least as strong is already on its way. A Suspend
+		if !final && !kill && req.inc != r.inc.Load() {
+			return // made of an incarnation that has ended: nothing to end
+		}
+		if old != nil && !kill && (old.final ||
+			!final && (old.inc > req.inc || old.inc == req.inc && (old.suspend || !req.suspend))) {
+			// An exit at least as strong is already on its way: one for
+			// good, or one of the same (or a later) incarnation. A Suspend
 			// is stronger than a linked exit of the same incarnation: it
 			// must reach the parent as requested, and never the Restarter.
 			return
@@ -356,7 +362,7 @@ func (r *Ref) Done() <-chan struct{} {
 	x := r.more()
 	if x.done == nil {
 		x.done = make(chan struct{})
-		if x.ended {
+		if x.gone {
 			close(x.done)
 		}
 	}

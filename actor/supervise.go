@@ -86,8 +86,10 @@ func (r *Ref) Suspend(ctx context.Context, reason error) error {
 			return nil // it did suspend, and its supervisor then stopped it
 		default:
 		}
+		r.dropSuspendWaiter(wait)
 		return ErrStopped
 	case <-ctx.Done():
+		r.dropSuspendWaiter(wait)
 		return ctx.Err()
 	}
 }

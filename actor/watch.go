@@ -81,7 +81,7 @@ func (m MonitorRef) Target() *Ref { return m.target }
 // not fire on a supervised restart: the Ref lives on. Monitoring twice gives
 // two monitors and two Down messages.
 func (c *Context) Monitor(target *Ref) (MonitorRef, error) {
-	if target == nil {
+	if target.invalid() {
 		return MonitorRef{}, ErrNilActor
 	}
 	self := c.ref
@@ -92,12 +92,13 @@ func (c *Context) Monitor(target *Ref) (MonitorRef, error) {
 			self.schedule()
 		}
 	}
+	// Recorded first, so that a target ending at once (its Down forgets the
+	// record) leaves no record behind.
+	if !self.holdMonitor(m.id, target) {
+		return m, nil // killed meanwhile: its monitors went with it
+	}
 	if !target.addWatch(m.id, down) {
 		down(target, target.Err())
-		return m, nil
-	}
-	if !self.holdMonitor(m.id, target) {
-		target.removeWatch(m.id) // killed meanwhile: its monitors go with it
 	}
 	return m, nil
 }
@@ -144,7 +145,7 @@ func (c *Context) Demonitor(m MonitorRef) bool {
 // the same reason, or, if it traps exits, receives an Exit message. Linking to
 // a stopped actor delivers an exit with ErrNoProc. Linking twice is one link.
 func (c *Context) Link(target *Ref) error {
-	if target == nil {
+	if target.invalid() {
 		return ErrNilActor
 	}
 	self := c.ref
@@ -161,7 +162,7 @@ func (c *Context) Link(target *Ref) error {
 
 // Unlink removes the link to target, both ways.
 func (c *Context) Unlink(target *Ref) {
-	if target == nil {
+	if target.invalid() {
 		return
 	}
 	target.removeLink(c.ref)

@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -154,4 +155,205 @@ func TestSuspendLeavesNoWaiter(t *testing.T) {
 	child.mu.Lock()
 	defer child.mu.Unlock()
 	assert.Empty(t, child.x.paused)
+}
+
+// A target that stops while Monitor runs leaves no record with the watcher
+// once its Down has come (the record is made before the watch).
+func TestMonitorOfTargetEndingMeanwhile(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	idle := Func(func(*Context, any) error { return nil })
+	downs := make(chan Down, 1)
+	w, err := Spawn(ctx, Func(func(c *Context, msg any) error {
+		switch m := msg.(type) {
+		case Down:
+			downs <- m
+		case armed:
+			close(m.ready)
+			_, err := c.Monitor(m.target)
+			return err
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Kill()
+	const n = 20000
+	for i := range n {
+		target, err := Spawn(ctx, idle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ready := make(chan struct{})
+		if err := w.Send(armed{target, ready}); err != nil {
+			t.Fatal(err)
+		}
+		<-ready
+		for range i % 64 {
+			runtime.Gosched()
+		}
+		target.Kill() // races with the Monitor in w
+		select {
+		case <-downs:
+		case <-ctx.Done():
+			t.Fatalf("no Down for target %d", i)
+		}
+		if held, _ := monitorsHeld(w); held > 0 {
+			t.Fatalf("after %d targets, each stopped and its Down received, the watcher still records %d monitor(s)", i+1, held)
+		}
+	}
+}
+
+type armed struct {
+	target *Ref
+	ready  chan struct{}
+}
+
+// Done closes once the actor's monitors are removed, also when it is made
+// after the actor ended (as Stop makes it), while they are being removed.
+func TestDoneAfterEndWaitsForMonitorRemoval(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	idle := Func(func(*Context, any) error { return nil })
+	target, err := Spawn(ctx, idle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer target.Kill()
+	const monitors = 2000
+	for i := range 50 {
+		w, err := Spawn(ctx, Func(func(c *Context, msg any) error {
+			if ch, ok := msg.(chan struct{}); ok {
+				for range monitors {
+					if _, err := c.Monitor(target); err != nil {
+						return err
+					}
+				}
+				close(ch)
+			}
+			return nil
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		monitored := make(chan struct{}) // not Call, which makes Done
+		if err := w.Send(monitored); err != nil {
+			t.Fatal(err)
+		}
+		<-monitored
+		go w.Kill() // or any end: the actor's goroutine, a Stop, a linked crash
+		for w.Alive() && ctx.Err() == nil {
+			runtime.Gosched()
+		}
+		<-w.Done() // made now, after the end: must still wait for the removals
+		if _, on := monitorsHeld(target); on != 0 {
+			t.Fatalf("round %d: Done is closed, yet the target still holds %d of the stopped watcher's monitors", i, on)
+		}
+	}
+}
+
+// A stale exit request (made of incarnation 1, which has ended since) does
+// not replace a Stop of incarnation 2 that waits for the message in hand:
+// the loop would discard it as stale, and the Stop would be lost.
+func TestStaleExitSparesPendingStop(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	exits := make(chan ChildExit, 4)
+	parent, err := Spawn(context.Background(), Func(func(_ *Context, msg any) error {
+		if m, ok := msg.(ChildExit); ok {
+			exits <- m
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer parent.Kill()
+	boom := errors.New("boom")
+	child, err := Spawn(context.Background(), Func(func(*Context, any) error { return boom }), WithParent(parent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer child.Kill()
+	if err := child.Send("crash"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exits:
+	case <-ctx.Done():
+		t.Fatal("no ChildExit")
+	}
+
+	busy, release := make(chan struct{}), make(chan struct{})
+	if err := child.Restart(Func(func(c *Context, msg any) error {
+		if msg == "hold" {
+			close(busy)
+			<-release
+		}
+		return nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Send("hold"); err != nil {
+		t.Fatal(err)
+	}
+	<-busy
+	if err := child.Stop(expired()); err == nil { // asks, does not wait
+		t.Fatal("stopped at once although busy")
+	}
+	child.request(&exitRequest{reason: boom, inc: 1}) // a linked exit made of incarnation 1
+	close(release)
+	select {
+	case <-child.Done():
+	case <-ctx.Done():
+		t.Fatalf("the Stop of incarnation 2 was lost: pending %+v, alive %v, incarnation %d", child.pending.Load(), child.Alive(), child.Incarnation())
+	}
+}
+
+// expired returns a context that has ended: a request made with it does
+// not wait.
+func expired() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
+// A Suspend that returns because its ctx ended (the tree's suspend with a
+// shutdown timeout, then a Kill) leaves no waiter behind either.
+func TestSuspendCutShortLeavesNoWaiter(t *testing.T) {
+	parent, err := Spawn(context.Background(), Func(func(*Context, any) error { return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer parent.Kill()
+	busy, release := make(chan struct{}), make(chan struct{})
+	child, err := Spawn(context.Background(), Func(func(c *Context, msg any) error {
+		if msg == "hold" {
+			close(busy)
+			<-release
+		}
+		return nil
+	}), WithParent(parent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer child.Kill()
+	if err := child.Send("hold"); err != nil {
+		t.Fatal(err)
+	}
+	<-busy
+	for range 3 {
+		if err := child.Suspend(expired(), ErrShutdown); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Suspend: %v", err)
+		}
+	}
+	child.Kill() // as the tree does after a Suspend that timed out
+	close(release)
+	child.mu.Lock()
+	n := len(child.x.paused)
+	child.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d waiters left behind by Suspends that returned", n)
+	}
 }

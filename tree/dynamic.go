@@ -232,13 +232,14 @@ func (m dynTerminateCmd) handle(s *supervisor, c *actor.Context) error {
 }
 
 // stopParallel stops every child at once, as a dynamic supervisor does.
-func (s *supervisor) stopParallel(bound context.Context) {
+func (s *supervisor) stopParallel(bound, outer context.Context) {
 	var wg sync.WaitGroup
 	for ch := range s.children.all() {
+		b := s.boundOf(ch, bound, outer) // here: the children's goroutines read no supervisor state
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.shutdownWith(ch, bound, nil)
+			s.shutdownWith(ch, b, nil)
 		}()
 	}
 	wg.Wait()

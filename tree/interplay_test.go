@@ -308,3 +308,46 @@ func TestSlashInChildID(t *testing.T) {
 	assert.Equal(t, "a/b", se.Child)
 	assert.Equal(t, "ID", se.Field)
 }
+
+// An idle dynamic supervisor (no children yet) under a static root without
+// ShutdownGrace has a budget of 0: it must still be let stop, not killed
+// and reported stuck by its parent's bound.
+func TestIdleNestedDynamicStopsCleanly(t *testing.T) {
+	sup, err := tree.Start(context.Background(), tree.Spec{Children: []tree.ChildSpec{
+		tree.Dynamic("pool", tree.DynamicSpec{Template: func(any) tree.ChildSpec {
+			return worker("w", nil)
+		}}),
+	}}, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := sup.Stop(context.Background())
+	assert.Empty(t, rep.Stuck)
+	assert.Empty(t, rep.Killed)
+	assert.NoError(t, rep.Err)
+}
+
+// Same with a nested static supervisor that has no children of its own
+// (they are added later with StartChild, or it has none yet).
+func TestEmptyNestedSupervisorStopsCleanly(t *testing.T) {
+	sup, err := tree.Start(context.Background(), tree.Spec{Children: []tree.ChildSpec{
+		tree.Supervisor("sub", tree.Spec{}),
+	}}, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := sup.Stop(context.Background())
+	assert.Empty(t, rep.Stuck)
+	assert.NoError(t, rep.Err)
+}
+
+// A Stop with a cancelled ctx: the report's Err should be that
+// cancellation ("the deadline or cancellation of whichever Stop ended it").
+// (Also when the root is done by the time the Stop looks.)
+func TestCancelledStopReportsCancellation(t *testing.T) {
+	sup := start(t, tree.Spec{Children: []tree.ChildSpec{worker("a", nil), worker("b", nil)}})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rep := sup.Stop(ctx)
+	assert.ErrorIs(t, rep.Err, context.Canceled, "%+v", rep)
+}

@@ -269,8 +269,8 @@ func (s *supervisor) giveUp(c *actor.Context, cause error, childID string, last 
 		s.env.emit(Event{Kind: IntensityExceeded, Supervisor: s.path, Child: childID, Ref: s.self,
 			Reason: last, Restarts: s.window.Restarts(s.env.clock.Now())}, "")
 	}
-	bound, cancel := s.stopBound()
-	s.stopAll(bound)
+	bound, outer, cancel := s.stopBound()
+	s.stopAll(bound, outer)
 	cancel()
 	s.ending = true
 	c.Stop(&ExitReason{Supervisor: s.path, Child: childID, Cause: cause, Last: last})

@@ -169,8 +169,9 @@ func (s *supervisor) suspend(ch *child) {
 }
 
 // stopAll stops every child in reverse start order and cancels pending
-// restarts. Temporary children are dropped, as OTP does on a shutdown.
-func (s *supervisor) stopAll(bound context.Context) {
+// restarts. Temporary children are dropped, as OTP does on a shutdown. bound
+// is the whole stop's, derived from outer (see stopBound and boundOf).
+func (s *supervisor) stopAll(bound, outer context.Context) {
 	for token, g := range s.pending {
 		if g.timer != nil {
 			g.timer.Stop()
@@ -178,32 +179,53 @@ func (s *supervisor) stopAll(bound context.Context) {
 		delete(s.pending, token)
 	}
 	if s.dyn != nil {
-		s.stopParallel(bound)
+		s.stopParallel(bound, outer)
 		s.releaseAll()
 		s.clearChildren()
 		return
 	}
 	for ch := range s.children.backward() {
-		s.shutdown(ch, bound)
+		s.shutdown(ch, s.boundOf(ch, bound, outer))
 		if ch.state == Running || ch.state == Restarting {
 			s.setState(ch, Restarting)
 		}
 	}
 }
 
-// stopBound returns the bound of a whole stop of this supervisor: its
-// budget, and, at the root, the context of the Stop call.
-func (s *supervisor) stopBound() (context.Context, context.CancelFunc) {
-	ctx := context.Background()
+// stopBound returns the bound of a whole stop of this supervisor, its
+// budget, within outer: at the root, the context of the Stop call; below it,
+// none (the parent cuts a stop that outlives its own bound).
+func (s *supervisor) stopBound() (bound, outer context.Context, cancel context.CancelFunc) {
+	outer = context.Background()
 	if s.root != nil {
 		if c := s.root.stopContext(); c != nil {
-			ctx = c
+			outer = c
 		}
 	}
 	if d, ok := s.budget(); ok {
-		return context.WithTimeout(ctx, d)
+		bound, cancel = context.WithTimeout(outer, d)
+	} else {
+		bound, cancel = context.WithCancel(outer)
 	}
-	return context.WithCancel(ctx)
+	return bound, outer, cancel
+}
+
+// boundOf returns what bounds the stop of ch within a whole stop bounded by
+// bound: bound itself, but for a child supervisor, without a timeout of its
+// own, whose own stop is bounded. That one bounds itself, with the same
+// budget that its parent counted for it (see budget), and kills and reports
+// what outlives it; cut by the parent's bound, which began a moment before
+// its own, it would instead be reported stuck whenever a child of its took
+// its whole timeout, or at once if it has no children (a budget of 0). Its
+// parent waits for it within outer only.
+func (s *supervisor) boundOf(ch *child, bound, outer context.Context) context.Context {
+	if ch.r.mode != shutdownInfinity || ch.sub == nil {
+		return bound
+	}
+	if _, ok := ch.sub.budget(); ok {
+		return outer
+	}
+	return bound // no bound of its own: the parent's grace covers it
 }
 
 // budget is the longest a stop of this supervisor takes when its children

@@ -185,7 +185,10 @@ func (s *handle) stopOnce(ctx context.Context) StopReport {
 	s.env.mu.Unlock()
 	rep.Abandoned = append(append([]string(nil), rep.Killed...), rep.Stuck...)
 	if len(rep.Stuck) > 0 && rep.Err == nil {
-		rep.Err = context.DeadlineExceeded
+		rep.Err = context.DeadlineExceeded // the stop's own bound ran out
+		if ctx.Err() != nil {
+			rep.Err = context.Cause(ctx) // or a Stop's ctx did, as the root ended
+		}
 	}
 	return rep
 }

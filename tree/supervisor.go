@@ -164,7 +164,7 @@ func (s *supervisor) Init(c *actor.Context) error {
 		ch := &child{id: cs.ID, r: resolve(s.spec, cs), state: Stopped}
 		s.addChild(ch)
 		if err := s.startOrQueue(ch); err != nil {
-			s.stopAll(context.Background())
+			s.stopAll(context.Background(), context.Background())
 			s.releaseAll()
 			s.cancel()
 			s.unwatch()
@@ -180,9 +180,9 @@ func (s *supervisor) Init(c *actor.Context) error {
 // Terminate stops the children left, in reverse start order.
 func (s *supervisor) Terminate(c *actor.Context, reason error) {
 	s.closeFast()
-	bound, cancel := s.stopBound()
+	bound, outer, cancel := s.stopBound()
 	defer cancel()
-	s.stopAll(bound)
+	s.stopAll(bound, outer)
 	s.releaseAll()
 	s.cancel()
 	s.unwatch()
