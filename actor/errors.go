@@ -29,7 +29,8 @@ var (
 	// ErrNilActor is returned by Spawn and Restart when given no actor, and
 	// by the methods of a *Ref that is nil (as StartChild returns for an
 	// ignored child) or that Spawn did not make (a zero Ref): Send,
-	// SendContext, Call, Stop, Restart, Suspend, and Err.
+	// SendContext, Call, Stop, Restart, Suspend, and Err; and by
+	// Context.Monitor and Context.Link given one.
 	ErrNilActor = errors.New("actor: nil actor")
 	// ErrNilMessage is returned by a send or call of a nil message, which an
 	// actor could not tell from no message at all.
