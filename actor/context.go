@@ -155,9 +155,11 @@ func (c *Context) TrapExits(on bool) {
 // resetTrap sets the flag back to what the actor was spawned with, as an
 // incarnation ends.
 func (r *Ref) resetTrap() {
-	if r.trap.Load()&trapAtSpawn != 0 {
+	switch v := r.trap.Load(); v {
+	case 0, trapNow | trapAtSpawn: // as spawned: the common case writes nothing
+	case trapAtSpawn:
 		r.trap.Or(trapNow)
-	} else {
+	default:
 		r.trap.And(^uint32(trapNow))
 	}
 }
