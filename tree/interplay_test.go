@@ -351,3 +351,31 @@ func TestCancelledStopReportsCancellation(t *testing.T) {
 	rep := sup.Stop(ctx)
 	assert.ErrorIs(t, rep.Err, context.Canceled, "%+v", rep)
 }
+
+// OneForAll, as OTP: when a child of the group fails to restart, the whole
+// group is retried, the children started before it stopped again (in reverse
+// order), so that all start together, in order.
+func TestOneForAllRetriesTheWholeGroup(t *testing.T) {
+	var calls atomic.Int32
+	flaky := tree.Worker("c", func() actor.Actor {
+		if calls.Add(1) == 2 { // its first restart fails
+			return nil
+		}
+		return &probe{id: "c"}
+	})
+	sup := start(t, tree.Spec{Strategy: strategy.OneForAll,
+		Intensity: strategy.Intensity{MaxRestarts: 10, Period: time.Minute},
+		Children:  []tree.ChildSpec{worker("a", nil), worker("b", nil), flaky}})
+	ev := events(t, sup)
+	require.NoError(t, refOf(t, sup, "a").Send("crash"))
+	ev(tree.StartFailed, "c")
+	var got []string
+	for len(got) < 6 {
+		e := ev(0, "")
+		got = append(got, e.Kind.String()+" "+e.Child)
+	}
+	assert.Equal(t, []string{
+		"child_terminated b", "child_terminated a", "child_restarting c",
+		"child_restarted a", "child_restarted b", "child_restarted c",
+	}, got)
+}

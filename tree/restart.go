@@ -201,8 +201,10 @@ func (s *supervisor) restartNow(c *actor.Context, g *group, ch *child) {
 }
 
 // runRestart starts g's children in order. A child that fails to start
-// counts as one more restart against the intensity and is retried, with the
-// children after it, after its backoff.
+// counts as one more restart against the intensity and is retried after its
+// backoff, as OTP does: with the children after it, and, under OneForAll,
+// with the ones started before it too, stopped again (in reverse order) so
+// that the whole group starts together, in order.
 func (s *supervisor) runRestart(c *actor.Context, g *group) {
 	for i, ch := range g.children {
 		if ch.state != Restarting || !ch.listed || ch.due != g.token {
@@ -222,9 +224,19 @@ func (s *supervisor) runRestart(c *actor.Context, g *group) {
 			return
 		}
 		delay, attempt := s.nextAttempt(ch, now)
+		retry := g.children[i:]
+		if s.spec.Strategy == strategy.OneForAll {
+			for j := i - 1; j >= 0; j-- {
+				if x := g.children[j]; x.due == g.token && x.state == Running {
+					s.suspend(x)
+					s.setState(x, Restarting)
+				}
+			}
+			retry = g.children
+		}
 		rest := &group{attempt: attempt}
-		for _, x := range g.children[i:] {
-			if x.due == g.token { // still this group's to restart
+		for _, x := range retry {
+			if x.due == g.token && x.state == Restarting { // still this group's to restart
 				rest.children = append(rest.children, x)
 			}
 		}
