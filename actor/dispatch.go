@@ -33,6 +33,7 @@ func (r *Ref) start(a Actor) (err error) {
 		}
 		if err != nil {
 			r.cancelIncarnation(err)
+			r.resetTrap()
 		}
 	}()
 	return init.Init(&r.c)

@@ -134,6 +134,11 @@ func (r *Ref) wakeSuspendWaiters() {
 // then restarts itself in place, as Restart would, without the round trip
 // through its parent's mailbox. Both methods run on the actor's goroutine,
 // one after the other, and must not wait for the actor itself.
+//
+// A Suspend that comes while RestartNow decides is overtaken by the restart
+// (it was made of the incarnation that ended) and waits for its ctx: a
+// supervisor takes a child off its Restarter's path, and waits for a restart
+// under way to finish, before it suspends it, as package tree does.
 type Restarter interface {
 	// RestartNow is asked once Terminate has run and the ended
 	// incarnation's context is cancelled. decided false leaves the exit to

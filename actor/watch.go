@@ -99,6 +99,12 @@ func (c *Context) Monitor(target *Ref) (MonitorRef, error) {
 	}
 	if !target.addWatch(m.id, down) {
 		down(target, target.Err())
+		return m, nil
+	}
+	if !self.Alive() {
+		// Killed meanwhile: its end may have removed its monitors before
+		// this one was added.
+		target.removeWatch(m.id)
 	}
 	return m, nil
 }

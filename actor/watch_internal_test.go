@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -355,5 +356,138 @@ func TestSuspendCutShortLeavesNoWaiter(t *testing.T) {
 	child.mu.Unlock()
 	if n != 0 {
 		t.Fatalf("%d waiters left behind by Suspends that returned", n)
+	}
+}
+
+type monitorNow struct {
+	target   *Ref
+	ready    chan struct{}
+	returned chan struct{}
+}
+
+// A watcher killed while its Monitor runs leaves no watch on the target
+// once Monitor has returned: its end may come between the record and the
+// watch.
+func TestMonitorOfWatcherKilledMeanwhile(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	idle := Func(func(*Context, any) error { return nil })
+	target, err := Spawn(context.Background(), idle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer target.Kill()
+	// Contention on target.mu, so that Monitor's addWatch and the Kill's
+	// removeWatch queue up on it together.
+	var quit atomic.Bool
+	hammered := make(chan struct{})
+	go func() {
+		defer close(hammered)
+		for !quit.Load() {
+			target.Alive()
+		}
+	}()
+	defer func() { quit.Store(true); <-hammered }()
+
+	const n = 20000
+	for i := range n {
+		w, err := Spawn(context.Background(), Func(func(c *Context, msg any) error {
+			if m, ok := msg.(monitorNow); ok {
+				close(m.ready)
+				_, _ = c.Monitor(m.target)
+				close(m.returned)
+			}
+			return nil
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := monitorNow{target: target, ready: make(chan struct{}), returned: make(chan struct{})}
+		if err := w.Send(m); err != nil {
+			t.Fatal(err)
+		}
+		<-m.ready
+		for range i % 16 {
+			runtime.Gosched()
+		}
+		w.Kill() // races with the Monitor in w
+		select {
+		case <-m.returned:
+		case <-ctx.Done():
+			t.Fatal("Monitor never returned")
+		}
+		<-w.Done()
+		if _, on := monitorsHeld(target); on > 0 {
+			t.Fatalf("after %d watchers, each killed and its Monitor returned, the target still holds %d watch(es) of dead watchers", i+1, on)
+		}
+	}
+}
+
+// trapThenFail sets TrapExits in Init, then fails.
+type trapThenFail struct{}
+
+func (trapThenFail) Init(c *Context) error       { c.TrapExits(true); return ErrShutdown }
+func (trapThenFail) Receive(*Context, any) error { return nil }
+
+// The trap flag set by an incarnation that failed to start is reset too: a
+// linked exit while the actor waits for its next restart is not queued as
+// an Exit for an incarnation that does not trap exits.
+func TestTrapOfFailedStartIsReset(t *testing.T) {
+	exits := make(chan ChildExit, 4)
+	parent, err := Spawn(context.Background(), Func(func(_ *Context, msg any) error {
+		if m, ok := msg.(ChildExit); ok {
+			exits <- m
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer parent.Kill()
+	peer, err := Spawn(context.Background(), Func(func(*Context, any) error { return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan any, 8)
+	plain := func() Actor {
+		return Func(func(c *Context, msg any) error {
+			switch msg {
+			case "link":
+				return c.Link(peer)
+			case "crash":
+				return context.DeadlineExceeded
+			}
+			got <- msg
+			return nil
+		})
+	}
+	child, err := Spawn(context.Background(), plain(), WithParent(parent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer child.Kill()
+	_ = child.Send("link")
+	_ = child.Send("crash")
+	select {
+	case <-exits:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no ChildExit")
+	}
+	if err := child.Restart(trapThenFail{}); err == nil {
+		t.Fatal("the restart should fail")
+	}
+	peer.Kill() // the linked exit arrives while child waits for its restart
+	<-peer.Done()
+	if err := child.Restart(plain()); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Send("marker")
+	select {
+	case m := <-got:
+		if m != "marker" {
+			t.Fatalf("the new incarnation, which does not trap exits, received %#v", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing received")
 	}
 }

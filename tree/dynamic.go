@@ -235,11 +235,11 @@ func (m dynTerminateCmd) handle(s *supervisor, c *actor.Context) error {
 func (s *supervisor) stopParallel(bound, outer context.Context) {
 	var wg sync.WaitGroup
 	for ch := range s.children.all() {
-		b := s.boundOf(ch, bound, outer) // here: the children's goroutines read no supervisor state
+		b, r := s.stopPlan(ch, bound, outer) // here: the children's goroutines read no supervisor state
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.shutdownWith(ch, b, nil)
+			s.shutdownWith(ch, b, r, nil)
 		}()
 	}
 	wg.Wait()

@@ -379,3 +379,98 @@ func TestOneForAllRetriesTheWholeGroup(t *testing.T) {
 		"child_restarted a", "child_restarted b", "child_restarted c",
 	}, got)
 }
+
+// blockingInit is a worker whose Init waits until its context ends (or the
+// test releases it): a connection attempt, say.
+type blockingInit struct {
+	entered chan<- struct{}
+	release <-chan struct{}
+}
+
+func (b *blockingInit) Init(c *actor.Context) error {
+	b.entered <- struct{}{}
+	select {
+	case <-c.Context().Done():
+		return c.Context().Err()
+	case <-b.release:
+		return nil
+	}
+}
+
+func (b *blockingInit) Receive(*actor.Context, any) error { return nil }
+
+// A nested supervisor (ShutdownInfinity, as by default) busy in a message
+// when the root stops is given its budget and a margin, then killed:
+// Stop(context.Background()) returns, naming it.
+func TestBusyNestedSupervisorStopIsBounded(t *testing.T) {
+	sup, err := tree.Start(context.Background(), tree.Spec{Children: []tree.ChildSpec{
+		tree.Supervisor("sub", tree.Spec{Children: []tree.ChildSpec{
+			worker("w", nil, tree.Shutdown(50*time.Millisecond)),
+		}}),
+	}}, quiet())
+	require.NoError(t, err)
+	sub := refOf(t, sup, "sub")
+
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	defer close(release) // lets everything end, whatever the outcome
+	go func() {
+		_, _ = tree.SupervisorAt(sub).StartChild(context.Background(), tree.Worker("slow",
+			func() actor.Actor { return &blockingInit{entered: entered, release: release} },
+			tree.Shutdown(50*time.Millisecond)))
+	}()
+	select {
+	case <-entered: // sub's goroutine is now inside StartChild
+	case <-time.After(wait):
+		t.Fatal("StartChild never reached Init")
+	}
+
+	done := make(chan tree.StopReport, 1)
+	go func() { done <- sup.Stop(context.Background()) }()
+	select {
+	case rep := <-done:
+		assert.Contains(t, rep.Abandoned, "root/sub", "%+v", rep)
+	case <-time.After(wait):
+		t.Fatal("Stop(context.Background()) did not return within 5 s, though every child has a 50 ms shutdown timeout")
+	}
+}
+
+// A supervisor that gives up while a child supervisor of its is busy in a
+// message stops it within a bound too, and is restarted by its parent.
+func TestGiveUpWithBusyChildSupervisorIsBounded(t *testing.T) {
+	sup := start(t, tree.Spec{Children: []tree.ChildSpec{
+		tree.Supervisor("n", tree.Spec{
+			Intensity: strategy.Intensity{MaxRestarts: 0, Period: time.Second},
+			Children: []tree.ChildSpec{
+				tree.Supervisor("m", tree.Spec{}),
+				worker("w", nil, tree.Shutdown(50*time.Millisecond)),
+			}}),
+	}})
+	ev := events(t, sup)
+	n := refOf(t, sup, "n")
+	infos, err := tree.SupervisorAt(n).WhichChildren(context.Background())
+	require.NoError(t, err)
+	var m, w *actor.Ref
+	for _, i := range infos {
+		switch i.ID {
+		case "m":
+			m = i.Ref
+		case "w":
+			w = i.Ref
+		}
+	}
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	defer close(release)
+	go func() {
+		_, _ = tree.SupervisorAt(m).StartChild(context.Background(), tree.Worker("slow",
+			func() actor.Actor { return &blockingInit{entered: entered, release: release} },
+			tree.Shutdown(50*time.Millisecond)))
+	}()
+	select {
+	case <-entered:
+	case <-time.After(wait):
+		t.Fatal("StartChild never reached Init")
+	}
+	require.NoError(t, w.Send("crash")) // n gives up
+	ev(tree.IntensityExceeded, "w")
+	ev(tree.ChildRestarted, "n") // fails: n is stuck in its giveUp for ever
+}

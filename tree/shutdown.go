@@ -30,13 +30,14 @@ type StopReport struct {
 // not nil, caps the wait for the whole stop; a child that outlives it is
 // stuck.
 func (s *supervisor) shutdown(ch *child, bound context.Context) {
-	s.shutdownWith(ch, bound, &s.timer)
+	s.shutdownWith(ch, bound, ch.r, &s.timer)
 }
 
-// shutdownWith is shutdown with the timer to wait with: *timer, made on
-// first use and kept for the next stops, or, if timer is nil (children
-// stopped in parallel), one of its own.
-func (s *supervisor) shutdownWith(ch *child, bound context.Context, timer **time.Timer) {
+// shutdownWith is shutdown with the shutdown setting r to stop ch with (see
+// stopPlan) and the timer to wait with: *timer, made on first use and kept
+// for the next stops, or, if timer is nil (children stopped in parallel),
+// one of its own.
+func (s *supervisor) shutdownWith(ch *child, bound context.Context, r resolved, timer **time.Timer) {
 	s.claim(ch)
 	ref := ch.ref
 	ch.ref = nil
@@ -50,18 +51,18 @@ func (s *supervisor) shutdownWith(ch *child, bound context.Context, timer **time
 	switch {
 	case ref.Suspended():
 		_ = ref.Stop(context.Background()) // ends at once
-	case ch.r.mode == shutdownBrutal:
+	case r.mode == shutdownBrutal:
 		ref.Kill()
 		ev.Reason = actor.ErrKilled
 	default:
 		start := time.Now()
-		if !stopWithin(ref, ch.r, bound, timer) {
+		if !stopWithin(ref, r, bound, timer) {
 			ref.Kill()
 			ev.Reason = actor.ErrKilled
 			// Stuck if the whole stop ran out first, killed if the child's
 			// own timeout did.
 			name := s.path + "/" + ch.id
-			if bound.Err() != nil && (ch.r.mode != shutdownTimeout || time.Since(start) < ch.r.timeout) {
+			if bound.Err() != nil && (r.mode != shutdownTimeout || time.Since(start) < r.timeout) {
 				ev.Kind = Stuck
 				s.env.noteStuck(name)
 			} else {
@@ -185,7 +186,8 @@ func (s *supervisor) stopAll(bound, outer context.Context) {
 		return
 	}
 	for ch := range s.children.backward() {
-		s.shutdown(ch, s.boundOf(ch, bound, outer))
+		b, r := s.stopPlan(ch, bound, outer)
+		s.shutdownWith(ch, b, r, &s.timer)
 		if ch.state == Running || ch.state == Restarting {
 			s.setState(ch, Restarting)
 		}
@@ -210,22 +212,31 @@ func (s *supervisor) stopBound() (bound, outer context.Context, cancel context.C
 	return bound, outer, cancel
 }
 
-// boundOf returns what bounds the stop of ch within a whole stop bounded by
-// bound: bound itself, but for a child supervisor, without a timeout of its
-// own, whose own stop is bounded. That one bounds itself, with the same
-// budget that its parent counted for it (see budget), and kills and reports
-// what outlives it; cut by the parent's bound, which began a moment before
-// its own, it would instead be reported stuck whenever a child of its took
-// its whole timeout, or at once if it has no children (a budget of 0). Its
-// parent waits for it within outer only.
-func (s *supervisor) boundOf(ch *child, bound, outer context.Context) context.Context {
+// stopMargin is the time a child supervisor is given, beyond its budget, to
+// take its parent's request to stop and begin its own.
+const stopMargin = time.Second
+
+// stopPlan returns what bounds the stop of ch within a whole stop bounded by
+// bound (derived from outer), and the shutdown setting to stop it with: its
+// own, but for a child supervisor without a timeout of its own whose own
+// stop is bounded. That one bounds itself, with the budget its parent counted
+// for it, and kills and reports what outlives it; cut by its parent's bound,
+// which began a moment before its own, it would be reported stuck instead
+// whenever a child of its took its whole timeout, and at once if it had no
+// children (a budget of 0). It is given its budget plus stopMargin, as a
+// shutdown timeout, within outer: a supervisor busy in a message when asked
+// to stop (a child's Init that blocks) cannot hold the stop up for longer.
+func (s *supervisor) stopPlan(ch *child, bound, outer context.Context) (context.Context, resolved) {
 	if ch.r.mode != shutdownInfinity || ch.sub == nil {
-		return bound
+		return bound, ch.r
 	}
-	if _, ok := ch.sub.budget(); ok {
-		return outer
+	d, ok := ch.sub.budget()
+	if !ok {
+		return bound, ch.r // no bound of its own: the parent's grace covers it
 	}
-	return bound // no bound of its own: the parent's grace covers it
+	r := ch.r
+	r.mode, r.timeout = shutdownTimeout, d+stopMargin
+	return outer, r
 }
 
 // budget is the longest a stop of this supervisor takes when its children
