@@ -474,3 +474,107 @@ func TestGiveUpWithBusyChildSupervisorIsBounded(t *testing.T) {
 	ev(tree.IntensityExceeded, "w")
 	ev(tree.ChildRestarted, "n") // fails: n is stuck in its giveUp for ever
 }
+
+// slowStart is a worker whose Init waits for release (entered is told when
+// it begins) and whose Terminate takes d, within its shutdown timeout, then
+// closes done.
+type slowStart struct {
+	entered chan<- struct{}
+	release <-chan struct{}
+	d       time.Duration
+	done    chan struct{}
+}
+
+func (s *slowStart) Init(*actor.Context) error {
+	s.entered <- struct{}{}
+	<-s.release
+	return nil
+}
+
+func (s *slowStart) Receive(*actor.Context, any) error { return nil }
+
+func (s *slowStart) Terminate(*actor.Context, error) {
+	<-time.After(s.d) // a slow cleanup, within the timeout
+	close(s.done)
+}
+
+// A child supervisor that is being started when the stop begins (its Init
+// waits in a child's Init) counts in its parent's budget with its children:
+// its parent does not cut a stop that keeps to them.
+func TestStartingChildSupervisorIsCounted(t *testing.T) {
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	slow := &slowStart{entered: entered, release: release, d: 1500 * time.Millisecond, done: make(chan struct{})}
+	sup, err := tree.Start(context.Background(), tree.Spec{Children: []tree.ChildSpec{
+		tree.Supervisor("sub", tree.Spec{Children: []tree.ChildSpec{
+			worker("w", nil, tree.Shutdown(50*time.Millisecond)),
+		}}),
+	}}, quiet())
+	require.NoError(t, err)
+	go func() {
+		_, _ = tree.SupervisorAt(refOf(t, sup, "sub")).StartChild(context.Background(),
+			tree.Supervisor("inner", tree.Spec{Children: []tree.ChildSpec{
+				tree.Worker("slow", func() actor.Actor { return slow }, tree.Shutdown(3*time.Second)),
+			}}))
+	}()
+	select {
+	case <-entered: // sub is busy starting inner, whose Init starts slow
+	case <-time.After(wait):
+		t.Fatal("slow's Init never began")
+	}
+	done := make(chan tree.StopReport, 1)
+	go func() { done <- sup.Stop(context.Background()) }()
+	time.AfterFunc(300*time.Millisecond, func() { close(release) })
+	select {
+	case rep := <-done:
+		assert.Empty(t, rep.Abandoned, "%+v", rep)
+		assert.NoError(t, rep.Err)
+	case <-time.After(2 * wait):
+		t.Fatal("Stop did not return")
+	}
+	select {
+	case <-slow.done:
+	default:
+		t.Error("slow's cleanup was cut short")
+	}
+}
+
+// The second a child supervisor is given to begin its stop counts in its
+// parent's budget: a child supervisor busy for part of it does not spend
+// the time of the siblings stopped after it.
+func TestChildSupervisorMarginIsCounted(t *testing.T) {
+	stopping, release := make(chan struct{}), make(chan struct{})
+	sup, err := tree.Start(context.Background(), tree.Spec{Children: []tree.ChildSpec{
+		tree.Worker("w", func() actor.Actor { return slowStop{20 * time.Millisecond} }, tree.Shutdown(200*time.Millisecond)),
+		tree.Supervisor("sub", tree.Spec{}),
+		tree.Worker("m", func() actor.Actor { return &stopMarker{stopping: stopping} }, tree.Shutdown(10*time.Millisecond)),
+	}}, quiet())
+	require.NoError(t, err)
+	entered := make(chan struct{}, 1)
+	go func() {
+		_, _ = tree.SupervisorAt(refOf(t, sup, "sub")).StartChild(context.Background(),
+			tree.Worker("busy", func() actor.Actor { return &blockingInit{entered: entered, release: release} },
+				tree.BrutalKill()))
+	}()
+	select {
+	case <-entered: // sub is busy in StartChild
+	case <-time.After(wait):
+		t.Fatal("StartChild never reached Init")
+	}
+	done := make(chan tree.StopReport, 1)
+	go func() { done <- sup.Stop(context.Background()) }()
+	<-stopping                                                      // m first, then sub, busy
+	time.AfterFunc(400*time.Millisecond, func() { close(release) }) // within sub's second
+	select {
+	case rep := <-done:
+		assert.Empty(t, rep.Abandoned, "%+v", rep)
+		assert.NoError(t, rep.Err)
+	case <-time.After(wait):
+		t.Fatal("Stop did not return")
+	}
+}
+
+// stopMarker tells when its Terminate runs.
+type stopMarker struct{ stopping chan struct{} }
+
+func (m *stopMarker) Receive(*actor.Context, any) error { return nil }
+func (m *stopMarker) Terminate(*actor.Context, error)   { close(m.stopping) }

@@ -230,12 +230,12 @@ func (s *supervisor) stopPlan(ch *child, bound, outer context.Context) (context.
 	if ch.r.mode != shutdownInfinity || ch.sub == nil {
 		return bound, ch.r
 	}
-	d, ok := ch.sub.budget()
+	d, ok := ch.share()
 	if !ok {
 		return bound, ch.r // no bound of its own: the parent's grace covers it
 	}
 	r := ch.r
-	r.mode, r.timeout = shutdownTimeout, d+stopMargin
+	r.mode, r.timeout = shutdownTimeout, d
 	return outer, r
 }
 
@@ -245,11 +245,11 @@ func (s *supervisor) stopPlan(ch *child, bound, outer context.Context) (context.
 // supervisor, whose children stop in parallel, the longest share; plus
 // ShutdownGrace. A child's share is its shutdown timeout, nothing for a
 // brutal kill, and, for a child supervisor without a timeout of its own, that
-// supervisor's budget, counted the same way on its own children. A child
-// without any limit (ShutdownInfinity, or a supervisor whose budget has
-// none) counts for nothing when there is a grace, which then covers it;
-// without a grace it makes the budget unbounded (ok false), as OTP's
-// infinity.
+// supervisor's budget, counted the same way on its own children, plus the
+// margin it is given to begin its stop (see stopPlan). A child without any
+// limit (ShutdownInfinity, or a supervisor whose budget has none) counts for
+// nothing when there is a grace, which then covers it; without a grace it
+// makes the budget unbounded (ok false), as OTP's infinity.
 //
 // It may be called from the parent's goroutine: the children list and each
 // child's sub are read under mu, taken from the parent down, never up.
@@ -272,7 +272,7 @@ func (s *supervisor) budget() (d time.Duration, ok bool) {
 }
 
 // share is ch's part of its supervisor's budget (see budget). The
-// supervisor's mu must be held.
+// supervisor's mu must be held, unless the caller is its goroutine.
 func (ch *child) share() (time.Duration, bool) {
 	switch {
 	case ch.r.mode == shutdownTimeout:
@@ -283,7 +283,8 @@ func (ch *child) share() (time.Duration, bool) {
 		if ch.sub == nil {
 			return 0, true // never started: nothing to stop
 		}
-		return ch.sub.budget()
+		d, ok := ch.sub.budget()
+		return d + stopMargin, ok // the margin it is given (see stopPlan)
 	}
 	return 0, false
 }

@@ -275,6 +275,13 @@ func (s *supervisor) start(ch *child, attempt int) error {
 	if ch.r.spec.name == "" || s.env.reg != nil {
 		a, err = s.makeActor(ch)
 	}
+	if sup, ok := a.(*supervisor); ok {
+		// Before its start, which may take long: a stop that begins
+		// meanwhile counts its budget (see budget).
+		s.mu.Lock()
+		ch.sub = sup
+		s.mu.Unlock()
+	}
 	if err == nil && a == Ignore {
 		s.forget(ch)
 		if ch.r.restart == strategy.Temporary || s.dyn != nil {
@@ -310,7 +317,6 @@ func (s *supervisor) start(ch *child, attempt int) error {
 	}
 	s.env.emitAt(Event{Kind: kind, Supervisor: s.path, Child: ch.id, Ref: ch.ref, Attempt: attempt}, ch.r.restart.String(), now)
 	s.mu.Lock()
-	ch.sub, _ = a.(*supervisor)
 	ch.bo.Started(now)
 	if s.fastEligible(ch) {
 		ch.fastRef = ch.ref // from now on, its next exit may be decided on the fast path
