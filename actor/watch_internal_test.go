@@ -96,15 +96,7 @@ func TestMonitorsEndWithTheirWatcher(t *testing.T) {
 func TestStaleExitSparesNextIncarnation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	exits := make(chan ChildExit, 4)
-	parent, err := Spawn(ctx, Func(func(_ *Context, msg any) error {
-		if m, ok := msg.(ChildExit); ok {
-			exits <- m
-		}
-		return nil
-	}))
-	require.NoError(t, err)
-	defer parent.Kill()
+	parent, exits := exitParent(t)
 	boom := errors.New("boom")
 	child, err := Spawn(ctx, Func(func(*Context, any) error { return boom }), WithParent(parent))
 	require.NoError(t, err)
@@ -260,17 +252,7 @@ func TestDoneAfterEndWaitsForMonitorRemoval(t *testing.T) {
 func TestStaleExitSparesPendingStop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	exits := make(chan ChildExit, 4)
-	parent, err := Spawn(context.Background(), Func(func(_ *Context, msg any) error {
-		if m, ok := msg.(ChildExit); ok {
-			exits <- m
-		}
-		return nil
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer parent.Kill()
+	parent, exits := exitParent(t)
 	boom := errors.New("boom")
 	child, err := Spawn(context.Background(), Func(func(*Context, any) error { return boom }), WithParent(parent))
 	if err != nil {
@@ -433,17 +415,7 @@ func (trapThenFail) Receive(*Context, any) error { return nil }
 // linked exit while the actor waits for its next restart is not queued as
 // an Exit for an incarnation that does not trap exits.
 func TestTrapOfFailedStartIsReset(t *testing.T) {
-	exits := make(chan ChildExit, 4)
-	parent, err := Spawn(context.Background(), Func(func(_ *Context, msg any) error {
-		if m, ok := msg.(ChildExit); ok {
-			exits <- m
-		}
-		return nil
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer parent.Kill()
+	parent, exits := exitParent(t)
 	peer, err := Spawn(context.Background(), Func(func(*Context, any) error { return nil }))
 	if err != nil {
 		t.Fatal(err)
@@ -490,4 +462,22 @@ func TestTrapOfFailedStartIsReset(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("nothing received")
 	}
+}
+
+// exitParent spawns a parent for supervised actors that passes on the
+// ChildExit messages it receives; it is killed when the test ends.
+func exitParent(t *testing.T) (*Ref, <-chan ChildExit) {
+	t.Helper()
+	exits := make(chan ChildExit, 4)
+	parent, err := Spawn(context.Background(), Func(func(_ *Context, msg any) error {
+		if m, ok := msg.(ChildExit); ok {
+			exits <- m
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(parent.Kill)
+	return parent, exits
 }

@@ -447,17 +447,8 @@ func TestGiveUpWithBusyChildSupervisorIsBounded(t *testing.T) {
 	}})
 	ev := events(t, sup)
 	n := refOf(t, sup, "n")
-	infos, err := tree.SupervisorAt(n).WhichChildren(context.Background())
-	require.NoError(t, err)
-	var m, w *actor.Ref
-	for _, i := range infos {
-		switch i.ID {
-		case "m":
-			m = i.Ref
-		case "w":
-			w = i.Ref
-		}
-	}
+	m, _ := childOf(t, n, "m")
+	w, _ := childOf(t, n, "w")
 	entered, release := make(chan struct{}, 1), make(chan struct{})
 	defer close(release)
 	go func() {
