@@ -171,7 +171,7 @@ func (s *supervisor) suspend(ch *child) {
 
 // stopAll stops every child in reverse start order and cancels pending
 // restarts. Temporary children are dropped, as OTP does on a shutdown. bound
-// is the whole stop's, derived from outer (see stopBound and boundOf).
+// is the whole stop's, derived from outer (see stopBound and stopPlan).
 func (s *supervisor) stopAll(bound, outer context.Context) {
 	for token, g := range s.pending {
 		if g.timer != nil {
