@@ -201,10 +201,7 @@ func (s *supervisor) onFastFailed(c *actor.Context, m fastFailed) {
 		return
 	}
 	if m.ignored {
-		s.forget(ch)
-		if ch.r.restart == strategy.Temporary || s.dyn != nil {
-			s.remove(ch)
-		}
+		s.retire(ch)
 		return
 	}
 	s.claim(ch)

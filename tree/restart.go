@@ -46,11 +46,7 @@ func (s *supervisor) onExit(c *actor.Context, m actor.ChildExit) {
 	s.env.emit(Event{Kind: ChildExited, Supervisor: s.path, Child: ch.id, Ref: m.Child,
 		Reason: m.Reason, Stack: stackOf(m.Reason)}, restart)
 	if !ch.r.restart.ShouldRestart(classify(m.Reason)) {
-		s.forget(ch)
-		if ch.r.restart == strategy.Temporary || s.dyn != nil {
-			s.remove(ch) // a dynamic supervisor keeps no stopped children
-		}
-		defer s.admit()
+		s.retire(ch)
 		if ch.r.isSignif && s.spec.AutoShutdown.Triggered(true, s.significantActive()) {
 			s.giveUp(c, ErrAutoShutdown, ch.id, m.Reason)
 		}
@@ -149,13 +145,9 @@ func (s *supervisor) onSuspended(ch *child, m actor.ChildExit) {
 	if ch.state != Running || m.Incarnation != m.Child.Incarnation() || !m.Child.Suspended() {
 		return
 	}
-	s.forget(ch)
+	s.retire(ch)
 	s.env.emit(Event{Kind: ChildTerminated, Supervisor: s.path, Child: ch.id, Ref: m.Child,
 		Reason: m.Reason}, ch.r.restart.String())
-	if ch.r.restart == strategy.Temporary || s.dyn != nil {
-		s.remove(ch)
-	}
-	s.admit()
 }
 
 // schedule restarts g after delay: at once, within this Receive, for the

@@ -204,8 +204,7 @@ func (s *supervisor) Receive(c *actor.Context, msg any) error {
 		}
 	case fastFailed:
 		s.onFastFailed(c, m)
-	case poolFreed:
-		s.admit()
+	case poolFreed: // a subtree slot was given back: the admit below tries
 	case command:
 		_ = m.handle(s, c) // a caller that gave up is no failure of ours
 	}
@@ -283,10 +282,7 @@ func (s *supervisor) start(ch *child, attempt int) error {
 		s.mu.Unlock()
 	}
 	if err == nil && a == Ignore {
-		s.forget(ch)
-		if ch.r.restart == strategy.Temporary || s.dyn != nil {
-			s.remove(ch)
-		}
+		s.retire(ch)
 		return nil
 	}
 	if err == nil {
@@ -335,6 +331,17 @@ func (s *supervisor) forget(ch *child) {
 		ch.ref = nil
 	}
 	s.setState(ch, Stopped)
+}
+
+// retire ends ch for good, as forget does, and drops its spec if nothing
+// keeps it: a temporary child, or any child of a dynamic supervisor, which
+// keeps no stopped children. The slot it leaves is taken at the end of the
+// message being handled (see Receive).
+func (s *supervisor) retire(ch *child) {
+	s.forget(ch)
+	if ch.r.restart == strategy.Temporary || s.dyn != nil {
+		s.remove(ch)
+	}
 }
 
 // remove drops ch's spec, and gives back its subtree slot.
