@@ -116,10 +116,12 @@ func (c *Fake) remove(t *fakeTimer) {
 }
 
 // Advance moves the clock forward by d and runs, in order of their due time,
-// the functions that fall due.
+// the functions that fall due. A clock never goes back: a negative d counts
+// as zero, and so does the part of d that a function it ran has already
+// advanced the clock past.
 func (c *Fake) Advance(d time.Duration) {
 	c.mu.Lock()
-	end := c.now.Add(d)
+	end := c.now.Add(max(d, 0))
 	for {
 		sort.Slice(c.timers, func(i, j int) bool {
 			a, b := c.timers[i], c.timers[j]
@@ -141,7 +143,9 @@ func (c *Fake) Advance(d time.Duration) {
 		t.f()
 		c.mu.Lock()
 	}
-	c.now = end
+	if end.After(c.now) {
+		c.now = end
+	}
 	c.mu.Unlock()
 }
 

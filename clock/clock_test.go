@@ -40,6 +40,17 @@ func TestFake(t *testing.T) {
 		c.Advance(3 * time.Second)
 		assert.Equal(t, 2, n)
 	})
+	t.Run("a negative advance leaves the clock where it is", func(t *testing.T) {
+		c := NewFake(start)
+		c.Advance(-time.Hour)
+		assert.Equal(t, start, c.Now())
+	})
+	t.Run("an advance made by a function is not undone by the advance that ran it", func(t *testing.T) {
+		c := NewFake(start)
+		c.AfterFunc(time.Second, func() { c.Advance(time.Hour) })
+		c.Advance(2 * time.Second)
+		assert.Equal(t, start.Add(time.Hour+time.Second), c.Now())
+	})
 	t.Run("the real clock runs its functions", func(t *testing.T) {
 		done := make(chan struct{})
 		Real().AfterFunc(time.Millisecond, func() { close(done) })
