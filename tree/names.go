@@ -90,7 +90,8 @@ func (e *env) observe(re registry.Event) {
 }
 
 // register gives ch's new actor its name, if it has one. A failure stops the
-// actor again: the start has failed.
+// actor again, with no event of its own: the start has failed, and the
+// caller reports that, as for a child that never started.
 func (s *supervisor) register(ch *child) error {
 	s.env.track(ch.ref, s.path, ch.id)
 	name := ch.r.spec.name
@@ -98,7 +99,7 @@ func (s *supervisor) register(ch *child) error {
 		return nil
 	}
 	if err := s.env.reg.Register(name, ch.ref); err != nil {
-		s.shutdown(ch, nil)
+		s.stopChild(ch, nil, ch.r, &s.timer)
 		return err
 	}
 	return nil

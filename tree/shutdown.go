@@ -38,11 +38,19 @@ func (s *supervisor) shutdown(ch *child, bound context.Context) {
 // for the next stops, or, if timer is nil (children stopped in parallel),
 // one of its own.
 func (s *supervisor) shutdownWith(ch *child, bound context.Context, r resolved, timer **time.Timer) {
+	if ev, ok := s.stopChild(ch, bound, r, timer); ok {
+		s.env.emit(ev, ch.r.restart.String())
+	}
+}
+
+// stopChild is shutdownWith without the event, which it returns, and false
+// if ch had no live actor to stop.
+func (s *supervisor) stopChild(ch *child, bound context.Context, r resolved, timer **time.Timer) (Event, bool) {
 	s.claim(ch)
 	ref := ch.ref
 	ch.ref = nil
 	if ref == nil || !ref.Alive() {
-		return
+		return Event{}, false
 	}
 	if bound == nil {
 		bound = context.Background()
@@ -71,7 +79,7 @@ func (s *supervisor) shutdownWith(ch *child, bound context.Context, r resolved, 
 			}
 		}
 	}
-	s.env.emit(ev, ch.r.restart.String())
+	return ev, true
 }
 
 // expired is a context that has ended: Stop(expired) asks an actor to stop
