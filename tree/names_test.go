@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/arbor-go/arbor/registry"
 	"github.com/arbor-go/arbor/strategy"
 	"github.com/arbor-go/arbor/tree"
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -157,7 +159,10 @@ func TestNameTakenFailsStart(t *testing.T) {
 	next := events(t, sup)
 	_, err = sup.StartChild(context.Background(), incWorker("x", make(chan string, 1), tree.Name("svc/w")))
 	assert.ErrorIs(t, err, registry.ErrTaken)
-	ev := next(tree.StartFailed, "x")
+	// Its first event says the start failed: no ChildTerminated of a child
+	// that was never reported started.
+	ev := next(0, "x")
+	assert.Equal(t, tree.StartFailed, ev.Kind)
 	assert.ErrorIs(t, ev.Reason, registry.ErrTaken)
 }
 
@@ -292,4 +297,27 @@ func TestDynamicChildrenNamedFromTheirArgument(t *testing.T) {
 		_, err := d.StartChild(context.Background(), "#go")
 		assert.ErrorIs(t, err, tree.ErrNoRegistry)
 	})
+}
+
+func TestNameReports(t *testing.T) {
+	t.Parallel()
+	var buf logBuffer
+	reg := registry.New()
+	sup := start(t, tree.Spec{Name: "r"}, tree.WithRegistry(reg),
+		tree.WithLogger(zerolog.New(&buf).Level(zerolog.DebugLevel)))
+	next := events(t, sup)
+	ref, err := sup.StartChild(context.Background(), incWorker("w", make(chan string, 1), tree.Name("svc/w")))
+	require.NoError(t, err)
+	next(tree.NameRegistered, "w")
+	require.NoError(t, reg.Join("grp", ref))
+	next(tree.GroupJoined, "w")
+	assert.NoError(t, sup.Stop(context.Background()).Err)
+
+	var named, grouped bool
+	for _, line := range strings.Split(buf.String(), "\n") {
+		named = named || strings.Contains(line, `"message":"name_registered"`) && strings.Contains(line, `"name":"svc/w"`)
+		grouped = grouped || strings.Contains(line, `"message":"group_joined"`) && strings.Contains(line, `"group":"grp"`)
+	}
+	assert.True(t, named, "the report of a registration names the name:\n%s", buf.String())
+	assert.True(t, grouped, "the report of a join names the group:\n%s", buf.String())
 }

@@ -80,5 +80,11 @@ func reportOf(l *zerolog.Logger, e *Event, restart string) (*zerolog.Event, stri
 	if e.Restarts > 0 {
 		ev = ev.Int("restarts", e.Restarts)
 	}
+	if e.Name != "" {
+		ev = ev.Str("name", e.Name)
+	}
+	if e.Group != "" {
+		ev = ev.Str("group", e.Group)
+	}
 	return ev, msg
 }
