@@ -147,7 +147,11 @@ func (whichCmd) handle(s *supervisor, c *actor.Context) error {
 // handle subscribes to this supervisor's subtree: a subscription made within
 // the supervisor's Receive sees every event of the subtree from then on.
 func (m subscribeCmd) handle(s *supervisor, c *actor.Context) error {
-	return c.Reply(s.env.bus.subscribe(s.path, m.buffer))
+	buffer := m.buffer
+	if buffer <= 0 {
+		buffer = s.eventBuffer // 0 too: the root's
+	}
+	return c.Reply(s.env.bus.subscribe(s.path, buffer))
 }
 
 func (countCmd) handle(s *supervisor, c *actor.Context) error {

@@ -17,8 +17,8 @@ import (
 // demand from one Template, each restarted on its own (one for one), all
 // stopped in parallel under one deadline.
 type DynamicSpec struct {
-	// Name names the supervisor in events and logs ("root" if empty at the
-	// root, the child id when nested).
+	// Name names a root supervisor in events and logs; empty means "root".
+	// A nested one is named by its child id: its Name is not used.
 	Name string
 	// Template makes the spec of a child from StartChild's argument. Its ID
 	// is ignored: the supervisor numbers its children.
@@ -31,7 +31,7 @@ type DynamicSpec struct {
 	MaxChildren int
 	// Defaults apply to children that do not override them.
 	Defaults ChildDefaults
-	// EventBuffer is the default buffer of a subscription.
+	// EventBuffer is the default buffer of a subscription, as Spec's.
 	EventBuffer int
 	// ShutdownGrace is added to the longest child shutdown timeout to bound
 	// a whole Stop.
@@ -81,7 +81,7 @@ type DynamicSup struct {
 func StartDynamic(ctx context.Context, spec DynamicSpec, opts ...Option) (*DynamicSup, error) {
 	path := nameOr(spec.Name, "root")
 	if err := spec.validate(path); err != nil {
-		return nil, err
+		return nil, refuse(err, path, opts)
 	}
 	e := newEnv(spec.EventBuffer, opts)
 	h, err := startRoot(ctx, e, newDynamicActor(e, &spec, path))

@@ -51,6 +51,29 @@ func WithClock(c clock.Clock) Option { return func(o *options) { o.clock = c } }
 // that tests of jittered backoff are deterministic.
 func WithRandom(rnd func() float64) Option { return func(o *options) { o.rnd = rnd } }
 
+// optionsOf applies opts.
+func optionsOf(opts []Option) options {
+	var o options
+	for _, f := range opts {
+		if f != nil {
+			f(&o)
+		}
+	}
+	return o
+}
+
+// refuse returns err, the reason a tree does not start at all (an invalid
+// spec), once the subscription that WithSubscription asked for, if any, is
+// set, its channel closed: *sub is set whatever the outcome.
+func refuse(err error, path string, opts []Option) error {
+	if o := optionsOf(opts); o.sub != nil {
+		b := newBus(1)
+		*o.sub = b.subscribe(path, o.subBuf)
+		b.close()
+	}
+	return err
+}
+
 // env is what every supervisor of one tree shares: the event bus, the
 // logger, the clock, and the stop report being gathered.
 type env struct {
@@ -78,12 +101,7 @@ type env struct {
 }
 
 func newEnv(buffer int, opts []Option) *env {
-	var o options
-	for _, f := range opts {
-		if f != nil {
-			f(&o)
-		}
-	}
+	o := optionsOf(opts)
 	e := &env{bus: newBus(buffer), clock: o.clock, rnd: o.rnd, reg: o.reg, slow: o.slow,
 		sub: o.sub, subBuf: o.subBuf}
 	if e.reg != nil {

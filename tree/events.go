@@ -157,7 +157,7 @@ func (e Event) String() string {
 
 // bus carries a tree's events to its subscribers. Publishing never blocks:
 // a full subscriber loses the event, and is told how many it lost as soon as
-// it has room again.
+// it has room again, or at the end.
 type bus struct {
 	mu     sync.Mutex
 	seq    uint64          // the last event's number
@@ -188,7 +188,8 @@ func (b *bus) subscribe(prefix string, buffer int) *Subscription {
 	if buffer <= 0 {
 		buffer = b.buffer
 	}
-	s := &Subscription{b: b, prefix: prefix, below: prefix + "/", ch: make(chan Event, buffer)}
+	// One slot more than the buffer, kept for the news that close gives.
+	s := &Subscription{b: b, prefix: prefix, below: prefix + "/", ch: make(chan Event, buffer+1)}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -244,9 +245,11 @@ func (b *bus) publish(evs []Event) {
 // deliver sends e to s, if it has room, after the news of what it missed.
 // b.mu must be held: it is the only sender.
 func (s *Subscription) deliver(e *Event) {
-	free := cap(s.ch) - len(s.ch) // only grows meanwhile: the reader takes
+	// Room left, but for the slot kept for the news of the end (see close);
+	// it only grows meanwhile: the reader takes.
+	free := cap(s.ch) - len(s.ch) - 1
 	switch {
-	case free == 0:
+	case free <= 0:
 		s.dropped++ // a stalled subscriber costs no more than this
 		return
 	case s.dropped > 0 && free == 1:
@@ -263,12 +266,18 @@ func (s *Subscription) deliver(e *Event) {
 	s.ch <- *e
 }
 
-// close ends every subscription: the tree has stopped.
+// close ends every subscription: the tree has stopped. A subscriber that
+// lost events since its last news is told how many in a last Lagged, in the
+// slot kept for it, so that the end of its stream never hides a loss.
 func (b *bus) close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed = true
 	for _, s := range b.subs {
+		if s.dropped > 0 {
+			s.ch <- Event{Time: time.Now(), Kind: Lagged, Supervisor: s.prefix, Dropped: s.dropped}
+			s.dropped = 0
+		}
 		s.closed = true
 		close(s.ch)
 	}

@@ -257,6 +257,50 @@ func TestWithSubscriptionSeesTheStart(t *testing.T) {
 		got = append(got, e.Kind)
 	}
 	assert.Contains(t, got, tree.StartFailed)
+
+	// A spec refused before anything starts sets it too, closed.
+	var refused *tree.Subscription
+	_, err = tree.Start(context.Background(), tree.Spec{
+		Intensity: strategy.Intensity{MaxRestarts: -1, Period: time.Second},
+	}, quiet(), tree.WithSubscription(&refused, 16))
+	require.Error(t, err)
+	require.NotNil(t, refused)
+	_, open := <-refused.Events()
+	assert.False(t, open)
+	var refusedDyn *tree.Subscription
+	_, err = tree.StartDynamic(context.Background(), tree.DynamicSpec{}, quiet(), tree.WithSubscription(&refusedDyn, 16))
+	require.Error(t, err)
+	require.NotNil(t, refusedDyn)
+	_, open = <-refusedDyn.Events()
+	assert.False(t, open)
+}
+
+// A subscriber behind when the tree stops learns, before its channel closes,
+// how many events it lost: the end of a stream never hides a loss. A nested
+// supervisor's EventBuffer is the buffer of the subscriptions to it that ask
+// for none.
+func TestLaggedAtTheEnd(t *testing.T) {
+	sup, err := tree.Start(context.Background(), tree.Spec{Children: []tree.ChildSpec{
+		tree.Supervisor("mid", tree.Spec{EventBuffer: 2, Children: []tree.ChildSpec{worker("a", nil)}}),
+	}}, quiet())
+	require.NoError(t, err)
+	slow, err := tree.SupervisorAt(refOf(t, sup, "mid")).Subscribe(context.Background(), 0)
+	require.NoError(t, err)
+	next := events(t, sup)
+	a, _ := childOf(t, refOf(t, sup, "mid"), "a")
+	require.NoError(t, a.Send("crash"))
+	next(tree.ChildRestarted, "a") // exited, restarting, restarted: one more than slow's buffer
+
+	sup.Stop(context.Background())
+	var kinds []tree.EventKind
+	var dropped uint64
+	for e := range slow.Events() {
+		kinds = append(kinds, e.Kind)
+		dropped += e.Dropped
+	}
+	// mid's stop gives more events: ChildTerminated, SupervisorStopped.
+	assert.Equal(t, []tree.EventKind{tree.ChildExited, tree.ChildRestarting, tree.Lagged}, kinds)
+	assert.Equal(t, uint64(3), dropped, "ChildRestarted and the two events of mid's stop")
 }
 
 // initFails is an actor whose Init fails.

@@ -20,8 +20,9 @@ const DefaultEventBuffer = 256
 // Spec describes a static supervisor. The zero value with Children is ready:
 // OneForOne, 3 restarts in 5 s, no backoff.
 type Spec struct {
-	// Name names the supervisor in events, logs and the paths of its
-	// children. Empty means "root" for a root, the child id for a nested one.
+	// Name names a root supervisor in events, logs and the paths of its
+	// children; empty means "root". A nested supervisor is named by its
+	// child id, which is unique among its siblings: its Name is not used.
 	Name string
 	// Strategy decides which children a failure affects; default OneForOne.
 	// The siblings that OneForAll and RestForOne stop are restarted in
@@ -52,7 +53,9 @@ type Spec struct {
 	// supervisor's StartChild fails instead, with ErrSubtreeFull. Caps
 	// nest: a child takes a slot from every capped supervisor above it.
 	SubtreeMaxRunning int
-	// EventBuffer is the default buffer of a subscription; 0 means
+	// EventBuffer is the default buffer of a subscription to this
+	// supervisor (and, below the root, of those to the supervisors under it
+	// that set none); 0 means the nearest one set above, or
 	// DefaultEventBuffer.
 	EventBuffer int
 	// ShutdownGrace is added to the sum of the children's shutdown timeouts

@@ -46,16 +46,17 @@ func (h *rootHooks) stopContext() context.Context {
 // spec gives *SpecError values. The tree lives until Stop, until it gives
 // up, or until ctx ends (then it stops as by Stop).
 func Start(ctx context.Context, spec Spec, opts ...Option) (*Sup, error) {
+	path := nameOr(spec.Name, "root")
 	if err := Validate(spec); err != nil {
-		return nil, err
+		return nil, refuse(err, path, opts)
 	}
 	e := newEnv(spec.EventBuffer, opts)
 	if e.reg == nil {
-		if sup, id, ok := firstName(nameOr(spec.Name, "root"), &spec); ok {
-			return nil, &SpecError{Supervisor: sup, Child: id, Field: "Name", Err: ErrNoRegistry}
+		if sup, id, ok := firstName(path, &spec); ok {
+			return nil, refuse(&SpecError{Supervisor: sup, Child: id, Field: "Name", Err: ErrNoRegistry}, path, opts)
 		}
 	}
-	h, err := startRoot(ctx, e, newSupervisor(e, &spec, nameOr(spec.Name, "root")))
+	h, err := startRoot(ctx, e, newSupervisor(e, &spec, path))
 	if err != nil {
 		return nil, err
 	}
@@ -281,8 +282,9 @@ func (s SupervisorRef) Subscribe(ctx context.Context, buffer int) (*Subscription
 
 // Subscribe returns a subscription to the events of the whole tree, with a
 // buffer of that many events (0: Spec.EventBuffer). A subscriber that falls
-// behind loses events and receives a Lagged event counting them; it never
-// slows the tree. The channel closes when the tree stops.
+// behind loses events and receives a Lagged event counting them, at the
+// latest just before its channel closes when the tree stops; it never slows
+// the tree.
 func (s *Sup) Subscribe(buffer int) *Subscription {
 	return s.env.bus.subscribe(s.path, buffer)
 }

@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -98,6 +99,9 @@ type supervisor struct {
 	spec *Spec
 	path string
 	root *rootHooks // nil below the root
+	// eventBuffer is the buffer of a subscription that asks for none: the
+	// spec's EventBuffer, or else the nearest one above (0: the root's).
+	eventBuffer int
 
 	self      *actor.Ref
 	children  childList
@@ -130,7 +134,7 @@ type supervisor struct {
 }
 
 func newSupervisor(e *env, spec *Spec, path string) *supervisor {
-	s := &supervisor{env: e, spec: spec, path: path}
+	s := &supervisor{env: e, spec: spec, path: path, eventBuffer: max(spec.EventBuffer, 0)}
 	s.flight.L = &s.mu
 	return s
 }
@@ -234,10 +238,12 @@ func (s *supervisor) makeActor(ch *child) (a actor.Actor, err error) {
 	case kindSupervisor:
 		sup := newSupervisor(s.env, spec.sup, s.path+"/"+ch.id)
 		sup.above = s.pool
+		sup.eventBuffer = cmp.Or(sup.eventBuffer, s.eventBuffer)
 		a = sup
 	case kindDynamic:
 		sup := newDynamicActor(s.env, spec.dyn, s.path+"/"+ch.id)
 		sup.above = s.pool
+		sup.eventBuffer = cmp.Or(sup.eventBuffer, s.eventBuffer)
 		a = sup
 	}
 	if a == nil {
