@@ -183,6 +183,18 @@ func (e *env) deadLetters(path, id string) func(actor.DeadLetter) {
 	}
 }
 
+// noteStopping marks the tree as stopping when s, its root, stops its
+// children, whatever the cause (Stop, the end of Start's ctx, a give-up), so
+// that the report gathers what the stop had to do.
+func (e *env) noteStopping(s *supervisor) {
+	if s.root == nil {
+		return
+	}
+	e.mu.Lock()
+	e.stopping = true
+	e.mu.Unlock()
+}
+
 // noteKilled and noteStuck gather the stop report while the tree stops.
 func (e *env) noteKilled(name string) {
 	e.mu.Lock()

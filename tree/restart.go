@@ -273,6 +273,7 @@ func (s *supervisor) giveUp(c *actor.Context, cause error, childID string, last 
 		s.env.emit(Event{Kind: IntensityExceeded, Supervisor: s.path, Child: childID, Ref: s.self,
 			Reason: last, Restarts: s.window.Restarts(s.env.clock.Now())}, "")
 	}
+	s.env.noteStopping(s)
 	bound, outer, cancel := s.stopBound()
 	s.stopAll(bound, outer)
 	cancel()

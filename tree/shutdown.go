@@ -68,9 +68,14 @@ func (s *supervisor) stopChild(ch *child, bound context.Context, r resolved, tim
 			ref.Kill()
 			ev.Reason = actor.ErrKilled
 			// Stuck if the whole stop ran out first, killed if the child's
-			// own timeout did.
+			// own timeout did. The budget is the sum of those timeouts, and
+			// the stop's own work counts in none of them: a budget spent
+			// while a child with a timeout of its own was waiting cut that
+			// timeout a moment short, and the child is killed for it.
 			name := s.path + "/" + ch.id
-			if bound.Err() != nil && (r.mode != shutdownTimeout || time.Since(start) < r.timeout) {
+			cut := r.mode != shutdownTimeout ||
+				time.Since(start) < r.timeout && context.Cause(bound) != errBudgetSpent
+			if bound.Err() != nil && cut {
 				ev.Kind = Stuck
 				s.env.noteStuck(name)
 			} else {
@@ -213,12 +218,16 @@ func (s *supervisor) stopBound() (bound, outer context.Context, cancel context.C
 		}
 	}
 	if d, ok := s.budget(); ok {
-		bound, cancel = context.WithTimeout(outer, d)
+		bound, cancel = context.WithTimeoutCause(outer, d, errBudgetSpent)
 	} else {
 		bound, cancel = context.WithCancel(outer)
 	}
 	return bound, outer, cancel
 }
+
+// errBudgetSpent is the cause of a whole stop's bound that its budget ended,
+// rather than the context of a Stop call.
+var errBudgetSpent = errors.New("tree: the stop's budget is spent")
 
 // stopMargin is the time a child supervisor is given, beyond its budget, to
 // take its parent's request to stop and begin its own.
@@ -295,4 +304,36 @@ func (ch *child) share() (time.Duration, bool) {
 		return d + stopMargin, ok // the margin it is given (see stopPlan)
 	}
 	return 0, false
+}
+
+// abandon ends what still runs below s, a supervisor killed while busy in a
+// message, which will stop none of it: every child, leaves first, is killed
+// and named stuck, as one that outlived the whole stop's time (a suspended
+// one just ends). It runs on the goroutine of the stop, not s's: it reads
+// only what is written under the supervisors' mu.
+func (s *supervisor) abandon() {
+	type kid struct {
+		id  string
+		ref *actor.Ref
+		sub *supervisor
+	}
+	s.mu.Lock()
+	var kids []kid
+	for ch := range s.children.backward() {
+		kids = append(kids, kid{ch.id, ch.spawned, ch.sub})
+	}
+	s.mu.Unlock()
+	for _, k := range kids {
+		if k.sub != nil {
+			k.sub.abandon()
+		}
+		switch {
+		case k.ref == nil || !k.ref.Alive():
+		case k.ref.Suspended():
+			_ = k.ref.Stop(expired)
+		default:
+			k.ref.Kill()
+			s.env.noteStuck(s.path + "/" + k.id)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package tree_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -101,5 +102,139 @@ func TestSupStopBrutalKill(t *testing.T) {
 				assert.ErrorIs(t, ev.Reason, actor.ErrKilled)
 			}
 		}
+	})
+}
+
+// Children that each outlive their own shutdown timeout are killed for it,
+// not reported stuck: the whole stop's bound is the sum of those timeouts,
+// and the stop's own work between them must not turn the last kill into a
+// stop that ran out of time.
+func TestStubbornChildrenAreKilledNotStuck(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	t.Run("static, in turn", func(t *testing.T) {
+		const n = 10
+		running := make(chan struct{}, n)
+		var children []tree.ChildSpec
+		var want []string
+		for i := range n {
+			id := fmt.Sprintf("hang%d", i)
+			children = append(children, stubborn(id, release, running, tree.Shutdown(20*time.Millisecond)))
+			want = append([]string{"root/" + id}, want...) // stopped in reverse order
+		}
+		sup, err := tree.Start(context.Background(), tree.Spec{Children: children}, quiet())
+		require.NoError(t, err)
+		for range n {
+			<-running
+		}
+		sub := sup.Subscribe(256)
+		rep := sup.Stop(context.Background())
+		assert.Equal(t, want, rep.Killed)
+		assert.Empty(t, rep.Stuck)
+		assert.NoError(t, rep.Err)
+		for ev := range sub.Events() {
+			assert.NotEqual(t, tree.Stuck, ev.Kind, "%s", ev.Child)
+		}
+	})
+	t.Run("dynamic, in parallel", func(t *testing.T) {
+		const n = 50
+		for round := range 3 {
+			running := make(chan struct{}, n)
+			d, err := tree.StartDynamic(context.Background(), tree.DynamicSpec{Template: func(any) tree.ChildSpec {
+				return stubborn("", release, running, tree.Shutdown(50*time.Millisecond))
+			}}, quiet())
+			require.NoError(t, err)
+			for range n {
+				_, err := d.StartChild(context.Background(), nil)
+				require.NoError(t, err)
+				<-running
+			}
+			rep := d.Stop(context.Background())
+			require.Empty(t, rep.Stuck, "round %d", round)
+			require.Len(t, rep.Killed, n)
+			require.NoError(t, rep.Err)
+		}
+	})
+}
+
+// When the ctx given to Start ends, the tree stops as by Stop, and a Stop
+// called afterwards returns that stop's report.
+func TestStopAfterStartCtxEndedReturnsItsReport(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	running := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sup, err := tree.Start(ctx, tree.Spec{Children: []tree.ChildSpec{
+		worker("polite", nil),
+		stubborn("hang", release, running, tree.Shutdown(20*time.Millisecond)),
+	}}, quiet())
+	require.NoError(t, err)
+	<-running
+	cancel()
+	<-sup.Done()
+	rep := sup.Stop(context.Background())
+	assert.Equal(t, []string{"root/hang"}, rep.Killed)
+	assert.Equal(t, []string{"root/hang"}, rep.Abandoned)
+}
+
+// A root busy in a message (a StartChild whose Init blocks) when the stop
+// begins cannot hold it up: the stop is bounded by the budget (and a
+// margin), or by the caller's ctx, and then names what it abandoned.
+func TestBusyRootStopIsBounded(t *testing.T) {
+	busy := func(t *testing.T, sup *tree.Sup, release <-chan struct{}) {
+		t.Helper()
+		entered := make(chan struct{}, 1)
+		go func() {
+			_, _ = sup.StartChild(context.Background(), tree.Worker("slow",
+				func() actor.Actor { return &blockingInit{entered: entered, release: release} },
+				tree.Shutdown(50*time.Millisecond)))
+		}()
+		select {
+		case <-entered: // the root's goroutine is now inside StartChild
+		case <-time.After(wait):
+			t.Fatal("StartChild never reached Init")
+		}
+	}
+	t.Run("by its budget", func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		running := make(chan struct{}, 1)
+		sup, err := tree.Start(context.Background(), tree.Spec{Children: []tree.ChildSpec{
+			stubborn("hang", release, running, tree.Shutdown(50*time.Millisecond)),
+		}}, quiet())
+		require.NoError(t, err)
+		<-running
+		busy(t, sup, release)
+		done := make(chan tree.StopReport, 1)
+		go func() { done <- sup.Stop(context.Background()) }()
+		select {
+		case rep := <-done:
+			assert.ErrorIs(t, rep.Err, context.DeadlineExceeded)
+			assert.Equal(t, []string{"root/hang"}, rep.Stuck)
+			assert.Equal(t, []string{"root/hang"}, rep.Abandoned)
+		case <-time.After(wait):
+			t.Fatal("Stop(context.Background()) of a busy root did not return")
+		}
+	})
+	t.Run("by the caller's ctx", func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		running := make(chan struct{}, 1)
+		sup, err := tree.Start(context.Background(), tree.Spec{Children: []tree.ChildSpec{
+			worker("polite", nil),
+			tree.Supervisor("mid", tree.Spec{Children: []tree.ChildSpec{
+				stubborn("hang", release, running, tree.Shutdown(50*time.Millisecond)),
+			}}),
+		}}, quiet())
+		require.NoError(t, err)
+		<-running
+		busy(t, sup, release)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		rep := sup.Stop(ctx)
+		assert.ErrorIs(t, rep.Err, context.DeadlineExceeded)
+		assert.Contains(t, rep.Stuck, "root/mid/hang")
+		assert.Contains(t, rep.Abandoned, "root/mid/hang")
 	})
 }

@@ -18,6 +18,7 @@ type Sup struct {
 // handle is what the root handles of both kinds of supervisor share.
 type handle struct {
 	ref  *actor.Ref
+	sup  *supervisor // ref's behaviour: a root is never restarted
 	env  *env
 	path string
 	hook *rootHooks
@@ -86,7 +87,7 @@ func startRoot(ctx context.Context, e *env, s *supervisor) (*handle, error) {
 		unobserve()
 		e.bus.close()
 	})
-	return &handle{ref: ref, env: e, path: s.path, hook: s.root}, nil
+	return &handle{ref: ref, sup: s, env: e, path: s.path, hook: s.root}, nil
 }
 
 // Run starts the tree and blocks until ctx ends, then stops the tree and
@@ -118,9 +119,10 @@ func (s *Sup) Err() error { return s.ref.Err() }
 
 // Stop stops the tree: children in reverse start order, each within its
 // shutdown timeout, then killed. The whole stop is bounded by ctx and by the
-// sum of the shutdown timeouts plus ShutdownGrace; the report names every
+// sum of the shutdown timeouts plus ShutdownGrace (and a second more for a
+// root busy in a message, which is then killed); the report names every
 // child that had to be killed or was still running at the end. Stopping a
-// stopped tree returns its first report again. Stop may be called from
+// stopped tree returns the report of the stop it went through. Stop may be called from
 // several goroutines at once: there is one stop, bounded by every caller's
 // ctx, and they all get its report.
 func (s *Sup) Stop(ctx context.Context) StopReport { return s.handle.stop(ctx) }
@@ -164,17 +166,32 @@ func (s *handle) stopOnce(ctx context.Context) StopReport {
 	s.env.mu.Unlock()
 
 	var rep StopReport
-	err := s.ref.Stop(ctx)
+	// A root busy in a message (a child's Init that blocks) cannot hold the
+	// stop up for longer than its budget and the margin a child supervisor
+	// is given (see stopPlan).
+	wait, cancel := ctx, context.CancelFunc(func() {})
+	if d, ok := s.sup.budget(); ok {
+		wait, cancel = context.WithTimeoutCause(ctx, d+stopMargin, errBudgetSpent)
+	}
+	err := s.ref.Stop(wait)
+	cancel()
 	if err != nil {
-		// The root's Terminate kills what is left as soon as it sees ctx
-		// end; give it a moment to say so before giving up on it.
-		t := time.NewTimer(time.Second)
+		if ctx.Err() != nil {
+			// The root's Terminate kills what is left as soon as it sees
+			// ctx end; give it a moment to say so before giving up on it.
+			t := time.NewTimer(time.Second)
+			select {
+			case <-s.ref.Done():
+			case <-t.C:
+			}
+			t.Stop()
+		}
 		select {
 		case <-s.ref.Done():
-		case <-t.C:
+		default:
 			s.ref.Kill()
+			s.sup.abandon()
 		}
-		t.Stop()
 		rep.Err = err
 		if ctx.Err() != nil {
 			rep.Err = context.Cause(ctx) // the deadline or cancellation of whichever Stop ended it

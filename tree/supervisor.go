@@ -66,6 +66,7 @@ type child struct {
 	prev, next *child
 	listed     bool
 	sub        *supervisor
+	spawned    *actor.Ref // the actor of its last successful start (see abandon)
 
 	// The fast path (see fast.go), guarded by the supervisor's mu.
 	fastRef  *actor.Ref   // the actor whose next exit may be decided on the fast path
@@ -184,6 +185,7 @@ func (s *supervisor) Init(c *actor.Context) error {
 // Terminate stops the children left, in reverse start order.
 func (s *supervisor) Terminate(c *actor.Context, reason error) {
 	s.closeFast()
+	s.env.noteStopping(s)
 	bound, outer, cancel := s.stopBound()
 	defer cancel()
 	s.stopAll(bound, outer)
@@ -319,6 +321,7 @@ func (s *supervisor) start(ch *child, attempt int) error {
 	}
 	s.env.emitAt(Event{Kind: kind, Supervisor: s.path, Child: ch.id, Ref: ch.ref, Attempt: attempt}, ch.r.restart.String(), now)
 	s.mu.Lock()
+	ch.spawned = ch.ref
 	ch.bo.Started(now)
 	if s.fastEligible(ch) {
 		ch.fastRef = ch.ref // from now on, its next exit may be decided on the fast path
