@@ -222,7 +222,10 @@ func (m dynTerminateCmd) handle(s *supervisor, c *actor.Context) error {
 	if s.dyn == nil {
 		return c.ReplyError(ErrNotDynamic)
 	}
-	ch := s.findRef(m.ref)
+	// By the Ref of its last spawn, which is still the child's while it
+	// waits to be spawned anew (its actor stopped for good from outside),
+	// as Elixir files a restarting child under its old pid.
+	ch := s.byRef[m.ref]
 	if ch == nil || m.ref == nil {
 		return c.ReplyError(fmt.Errorf("%w: %v", ErrNotFound, m.ref))
 	}

@@ -193,3 +193,34 @@ func TestDynamicShutdown(t *testing.T) {
 		assert.ErrorIs(t, err, tree.ErrDynamic)
 	})
 }
+
+// A dynamic child stopped for good from outside the tree, and waiting out
+// its backoff to be spawned anew, is still filed under its Ref: as in
+// Elixir, TerminateChild with that Ref forgets it and frees its place.
+func TestDynamicTerminateChildWaitingToRespawn(t *testing.T) {
+	clk := clock.NewFake(epoch)
+	spec := pool(1)
+	spec.Backoff = strategy.Constant(time.Second)
+	d := startDynamic(t, spec, tree.WithClock(clk))
+	ev := dynEvents(t, d)
+	ctx := context.Background()
+	a, err := d.StartChild(ctx, nil)
+	require.NoError(t, err)
+	require.NoError(t, a.Stop(ctx))
+	ev(tree.ChildRestarting)
+	n, err := d.CountChildren(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n.Specs, "the child waits for its restart")
+
+	require.NoError(t, d.TerminateChild(ctx, a))
+	n, err = d.CountChildren(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n.Specs)
+	_, err = d.StartChild(ctx, nil)
+	assert.NoError(t, err, "its MaxChildren place is free again")
+	clk.Advance(time.Minute) // its timer, if any were left, would restart it now
+	n, err = d.CountChildren(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n.Specs, "the terminated child never comes back")
+	assert.ErrorIs(t, d.TerminateChild(ctx, a), tree.ErrNotFound, "forgotten: a second time finds nothing")
+}
