@@ -61,9 +61,23 @@ func (s *supervisor) queue(ch *child) {
 	s.env.emit(Event{Kind: ChildQueued, Supervisor: s.path, Child: ch.id}, ch.r.restart.String())
 }
 
-// startOrQueue starts ch at once if a slot is free, else queues it.
+// queued reports whether a child waits for a slot: one that frees goes to
+// it first, not to a child that asks later.
+func (s *supervisor) queued() bool {
+	for len(s.waiting) > 0 {
+		if w := s.waiting[0]; w.ch.state == Waiting && w.ch.turn == w.turn {
+			return true
+		}
+		s.waiting[0] = waiter{} // it left the queue meanwhile
+		s.waiting = s.waiting[1:]
+	}
+	return false
+}
+
+// startOrQueue starts ch at once if a slot is free and no child waits for
+// one, else queues it.
 func (s *supervisor) startOrQueue(ch *child) error {
-	if s.full() || !s.take(ch) {
+	if s.queued() || s.full() || !s.take(ch) {
 		s.queue(ch)
 		return nil
 	}
@@ -77,13 +91,8 @@ func (s *supervisor) admit() {
 	if (s.spec.MaxRunning <= 0 && s.pool == nil) || s.ending {
 		return
 	}
-	for len(s.waiting) > 0 {
+	for s.queued() {
 		w := s.waiting[0]
-		if w.ch.state != Waiting || w.ch.turn != w.turn {
-			s.waiting[0] = waiter{}
-			s.waiting = s.waiting[1:]
-			continue // it left the queue meanwhile
-		}
 		if s.full() {
 			return
 		}

@@ -175,3 +175,51 @@ func TestSubtreeMaxRunning(t *testing.T) {
 		assert.Equal(t, "SubtreeMaxRunning", se.Field)
 	})
 }
+
+// A child whose factory says Ignore takes no slot, under either cap: the
+// sibling started after it runs at once, and Start returns once it does.
+func TestIgnoredChildTakesNoSlot(t *testing.T) {
+	for _, capped := range []struct {
+		name string
+		spec tree.Spec
+	}{
+		{"MaxRunning", tree.Spec{MaxRunning: 1}},
+		{"SubtreeMaxRunning", tree.Spec{SubtreeMaxRunning: 1}},
+	} {
+		t.Run(capped.name, func(t *testing.T) {
+			var sub *tree.Subscription
+			spec := capped.spec
+			spec.Children = []tree.ChildSpec{
+				tree.Worker("a", func() actor.Actor { return tree.Ignore }),
+				worker("b", nil),
+			}
+			start(t, spec, tree.WithSubscription(&sub, 256))
+			var seen []string
+			for ev := range sub.Events() {
+				seen = append(seen, ev.Kind.String()+":"+ev.Child)
+				if ev.Kind == tree.SupervisorStarted {
+					break
+				}
+			}
+			assert.Equal(t, []string{"child_started:b", "supervisor_started:"}, seen)
+		})
+	}
+}
+
+// Under MaxRunning, a slot freed during a OneForAll restart goes to the
+// child queued first: here w, waiting since the start, rather than s, which
+// was terminated by hand and which the group restart would start again.
+func TestGroupRestartKeepsTheQueueOrder(t *testing.T) {
+	ctx := context.Background()
+	sup := start(t, tree.Spec{MaxRunning: 2, Strategy: strategy.OneForAll, Children: []tree.ChildSpec{
+		worker("a", nil), worker("t", nil, tree.Restart(strategy.Temporary)), worker("s", nil), worker("w", nil)}})
+	ev := events(t, sup)
+	require.Equal(t, tree.Waiting, stateOf(t, sup, "s"))
+	require.Equal(t, tree.Waiting, stateOf(t, sup, "w"))
+	require.NoError(t, sup.TerminateChild(ctx, "s"))
+	require.Equal(t, tree.Stopped, stateOf(t, sup, "s"))
+	require.NoError(t, refOf(t, sup, "a").Send("crash"))
+	ev(tree.ChildRestarted, "a")
+	assert.Equal(t, tree.Running, stateOf(t, sup, "w"), "w was queued first")
+	assert.Equal(t, tree.Waiting, stateOf(t, sup, "s"))
+}

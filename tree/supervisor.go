@@ -344,10 +344,13 @@ func (s *supervisor) forget(ch *child) {
 
 // retire ends ch for good, as forget does, and drops its spec if nothing
 // keeps it: a temporary child, or any child of a dynamic supervisor, which
-// keeps no stopped children. The slot it leaves is taken at the end of the
-// message being handled (see Receive).
+// keeps no stopped children. Its subtree slot goes back at once, for the
+// next child started in the same message (a sibling after an ignored one at
+// Init) to take; the place it leaves under MaxRunning is given to the next
+// in the queue at the end of the message being handled (see Receive).
 func (s *supervisor) retire(ch *child) {
 	s.forget(ch)
+	s.giveBack(ch)
 	if ch.r.restart == strategy.Temporary || s.dyn != nil {
 		s.remove(ch)
 	}
