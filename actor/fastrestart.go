@@ -23,13 +23,15 @@ func (r *Ref) restartInPlace(rs Restarter, reason error) (decided, running bool)
 		return true, true // the caller goes on dispatching
 	}
 	// As a failed Restart: suspended, waiting for the parent, whom the
-	// Restarter tells.
+	// Restarter tells; or, if a stop for good came meanwhile, stopped before
+	// the Restarter hears of it, so that it tells that end (no longer
+	// Alive) from an Init whose error wraps ErrStopped (still Suspended).
 	r.state.Store(stateSuspended)
 	r.wakeSuspendWaiters()
-	rs.Restarted(r, err)
 	if p := r.pending.Load(); p != nil && p.final && r.state.CompareAndSwap(stateSuspended, stateRunning) {
 		r.finish(p.reason)
 	}
+	rs.Restarted(r, err)
 	return true, false
 }
 

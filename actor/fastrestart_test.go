@@ -1,6 +1,7 @@
 package actor_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -88,6 +89,29 @@ func TestRestarter(t *testing.T) {
 		assert.Equal(t, uint64(2), n)
 	})
 
+	t.Run("a stop for good during the decision has ended the child when Restarted hears of it", func(t *testing.T) {
+		out := make(chan seen, 16)
+		var child *actor.Ref
+		rs := &restarter{calls: make(chan any, 16)}
+		rs.next = func() (actor.Actor, bool) {
+			// A stop for good, asked for while the restart is decided (the
+			// ctx has ended: Stop asks and does not wait).
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			_ = child.Stop(ctx)
+			return worker(out), true
+		}
+		alive := make(chan bool, 1)
+		watch := &aliveAtRestarted{restarter: rs, alive: alive}
+		f := spawnFamily(t, actor.WithRestarter(watch))
+		child = f.child
+		require.NoError(t, f.child.Send("crash"))
+		next(t, rs.calls)
+		assert.Equal(t, restarted{f.child, actor.ErrStopped}, next(t, rs.calls))
+		assert.False(t, <-alive, "already stopped, unlike a suspended child whose Init failed")
+		assert.ErrorIs(t, waitDone(t, f.child), actor.ErrShutdown)
+	})
+
 	t.Run("no behaviour leaves the child suspended", func(t *testing.T) {
 		rs := newRestarter(func() (actor.Actor, bool) { return nil, true })
 		f := spawnFamily(t, actor.WithRestarter(rs))
@@ -134,4 +158,16 @@ func TestRestarter(t *testing.T) {
 		default:
 		}
 	})
+}
+
+// aliveAtRestarted is a restarter that also reports whether the child was
+// alive when Restarted was called.
+type aliveAtRestarted struct {
+	*restarter
+	alive chan bool
+}
+
+func (a *aliveAtRestarted) Restarted(child *actor.Ref, err error) {
+	a.alive <- child.Alive()
+	a.restarter.Restarted(child, err)
 }

@@ -11,7 +11,8 @@ import (
 // queued in it, a new Context. Init, if any, runs on the calling goroutine,
 // and its error fails the restart and leaves the actor suspended. Restart
 // fails with ErrNotSuspended if the actor is not waiting for a restart and
-// ErrStopped if it has stopped for good.
+// ErrStopped if it has stopped for good (then it is no longer Suspended,
+// which tells it from an Init error that wraps ErrStopped).
 func (r *Ref) Restart(a Actor) error {
 	if a == nil || r.invalid() {
 		return ErrNilActor
@@ -151,8 +152,10 @@ type Restarter interface {
 	// Restarted follows a decided RestartNow. err is nil when the new
 	// incarnation runs (it handles no message before Restarted returns).
 	// Otherwise the actor is suspended, as after a failed Restart, and err
-	// says why: Init's error, ErrNilActor for a nil next, ErrStopped if the
-	// actor was stopped for good meanwhile (its parent then receives a final
-	// ChildExit as usual). No ChildExit is sent for the failure itself.
+	// says why: Init's error, ErrNilActor for a nil next; or the actor was
+	// stopped for good meanwhile, err is ErrStopped and the actor has
+	// already stopped (Alive is false, which tells it from an Init error
+	// that wraps ErrStopped; its parent receives a final ChildExit as
+	// usual). No ChildExit is sent for the failure itself.
 	Restarted(child *Ref, err error)
 }

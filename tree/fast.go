@@ -1,7 +1,6 @@
 package tree
 
 import (
-	"errors"
 	"time"
 
 	"github.com/arbor-go/arbor/actor"
@@ -141,7 +140,9 @@ func (h *fastHook) Restarted(ref *actor.Ref, err error) {
 	if h.err != nil {
 		err = h.err
 	}
-	stopped := !h.ignored && errors.Is(err, actor.ErrStopped)
+	// Stopped for good meanwhile, rather than an Init whose error wraps
+	// ErrStopped (a dependency that stopped): the actor has ended.
+	stopped := !h.ignored && !ref.Alive()
 	if !h.ignored && !stopped {
 		s.env.emit(Event{Kind: StartFailed, Supervisor: s.path, Child: ch.id, Reason: err,
 			Stack: stackOf(err), Attempt: h.attempt}, restart)

@@ -420,3 +420,55 @@ func dynamicScenario(t *testing.T, opts ...tree.Option) []string {
 func TestFastRestartDynamic(t *testing.T) {
 	assert.Equal(t, dynamicScenario(t, tree.WithoutFastPath()), dynamicScenario(t))
 }
+
+// errDepGone is what an Init returns when a dependency it calls has stopped:
+// an error that wraps actor.ErrStopped, and a failed start like any other.
+var errDepGone = fmt.Errorf("the store is gone: %w", actor.ErrStopped)
+
+// depWorker's second incarnation fails in Init with errDepGone; the others
+// start.
+func depWorker(id string, starts *atomic.Int32, opts ...tree.ChildOption) tree.ChildSpec {
+	return tree.Worker(id, func() actor.Actor {
+		if starts.Add(1) == 2 {
+			return &probe{id: id, initErr: func() error { return errDepGone }}
+		}
+		return &probe{id: id}
+	}, opts...)
+}
+
+// A restart whose Init fails with an error that wraps actor.ErrStopped is a
+// failed start, reported and retried in place, on both paths: it is not the
+// child's own actor stopped for good. With a name, the child comes back under
+// it (a new actor spawned beside the suspended one would find it taken).
+func TestInitErrorWrappingErrStoppedIsAFailedStart(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		strategy strategy.Strategy
+		opts     []tree.Option
+	}{
+		{"fast path", strategy.OneForOne, nil},
+		{"slow path", strategy.OneForAll, nil},
+		{"slow path, named", strategy.RestForOne, []tree.Option{tree.WithRegistry(registry.New())}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var starts atomic.Int32
+			var childOpts []tree.ChildOption
+			if tc.opts != nil {
+				childOpts = append(childOpts, tree.Name("dep/w"))
+			}
+			sup := start(t, tree.Spec{Strategy: tc.strategy,
+				Intensity: strategy.Intensity{MaxRestarts: 10, Period: time.Hour},
+				Children:  []tree.ChildSpec{depWorker("w", &starts, childOpts...)}}, tc.opts...)
+			ev := events(t, sup)
+			w := refOf(t, sup, "w")
+			require.NoError(t, w.Send("crash"))
+			failed := ev(tree.StartFailed, "w")
+			assert.ErrorIs(t, failed.Reason, errDepGone)
+			back := ev(tree.ChildRestarted, "w")
+			assert.Same(t, w, back.Ref, "a restart in place keeps the Ref")
+			inc, err := actor.CallAs[uint64](context.Background(), w, "inc?")
+			require.NoError(t, err)
+			assert.Equal(t, uint64(2), inc, "the failed start counted no incarnation")
+		})
+	}
+}

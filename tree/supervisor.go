@@ -296,8 +296,8 @@ func (s *supervisor) start(ch *child, attempt int) error {
 	if err == nil {
 		if ch.ref != nil && ch.ref.Suspended() {
 			err = ch.ref.Restart(a)
-			if errors.Is(err, actor.ErrStopped) {
-				ch.ref = nil
+			if errors.Is(err, actor.ErrStopped) && !ch.ref.Suspended() {
+				ch.ref = nil // stopped for good meanwhile, not an Init's error that wraps ErrStopped
 			}
 		}
 		if ch.ref == nil || !ch.ref.Alive() {
