@@ -98,3 +98,61 @@ func TestNames(t *testing.T) {
 		assert.Equal(t, "tree: root: child db failed to start: boom", err.Error())
 	})
 }
+
+// dialInit is a worker whose Init waits until its context ends, as a dial
+// that honours its context does, or until release is closed.
+type dialInit struct{ release <-chan struct{} }
+
+func (d *dialInit) Init(c *actor.Context) error {
+	select {
+	case <-c.Context().Done():
+		return context.Cause(c.Context())
+	case <-d.release:
+		return nil
+	}
+}
+
+func (d *dialInit) Receive(*actor.Context, any) error { return nil }
+
+// When the ctx of Start, or Run's, ends while a child's Init waits on its
+// context, the start is given up: the Init sees its context end, Start
+// returns its error and Run returns nil, as for any end of its ctx.
+func TestCtxEndsDuringStart(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	spec := tree.Spec{Children: []tree.ChildSpec{
+		worker("first", nil),
+		tree.Worker("dial", func() actor.Actor { return &dialInit{release: release} }),
+	}}
+	within := func(t *testing.T, f func()) {
+		t.Helper()
+		done := make(chan struct{})
+		go func() { defer close(done); f() }()
+		select {
+		case <-done:
+		case <-time.After(wait):
+			t.Fatal("did not return after its ctx ended, though the child's Init honours its context")
+		}
+	}
+	t.Run("Start", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		within(t, func() {
+			sup, err := tree.Start(ctx, spec, quiet())
+			assert.Nil(t, sup)
+			var serr *tree.StartError
+			require.ErrorAs(t, err, &serr)
+			assert.Equal(t, "dial", serr.Child)
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+		})
+	})
+	t.Run("Run", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		within(t, func() { assert.NoError(t, tree.Run(ctx, spec, quiet())) })
+	})
+	t.Run("a nil ctx is refused", func(t *testing.T) {
+		var none context.Context
+		assert.ErrorIs(t, tree.Run(none, spec, quiet()), actor.ErrNilContext)
+	})
+}

@@ -309,8 +309,10 @@ func (ch *child) share() (time.Duration, bool) {
 // abandon ends what still runs below s, a supervisor killed while busy in a
 // message, which will stop none of it: every child, leaves first, is killed
 // and named stuck, as one that outlived the whole stop's time (a suspended
-// one just ends). It runs on the goroutine of the stop, not s's: it reads
-// only what is written under the supervisors' mu.
+// one just ends); so is the child whose start held s busy, if its actor is
+// not known yet (its factory or Init still runs, on s's goroutine). It runs
+// on the goroutine of the stop, not s's: it reads only what is written
+// under the supervisors' mu.
 func (s *supervisor) abandon() {
 	type kid struct {
 		id  string
@@ -321,6 +323,9 @@ func (s *supervisor) abandon() {
 	var kids []kid
 	for ch := range s.children.backward() {
 		kids = append(kids, kid{ch.id, ch.spawned, ch.sub})
+	}
+	if ch := s.starting; ch != nil && (ch.spawned == nil || !ch.spawned.Alive()) {
+		s.env.noteStuck(s.path + "/" + ch.id)
 	}
 	s.mu.Unlock()
 	for _, k := range kids {

@@ -45,7 +45,9 @@ func (h *rootHooks) stopContext() context.Context {
 // they all run. If a child fails to start, those started are stopped again
 // in reverse order and Start returns a *StartError naming it; an invalid
 // spec gives *SpecError values. The tree lives until Stop, until it gives
-// up, or until ctx ends (then it stops as by Stop).
+// up, or until ctx ends (then it stops as by Stop). If ctx ends while the
+// children start, the start is given up: the child starting sees it through
+// the context of its Init, and Start returns the error it fails with.
 func Start(ctx context.Context, spec Spec, opts ...Option) (*Sup, error) {
 	path := nameOr(spec.Name, "root")
 	if err := Validate(spec); err != nil {
@@ -92,11 +94,18 @@ func startRoot(ctx context.Context, e *env, s *supervisor) (*handle, error) {
 
 // Run starts the tree and blocks until ctx ends, then stops the tree and
 // returns nil, or the stop report's Err if the stop ran out of time (see
-// StopReport); or until the tree gives up, and returns why. It is the
-// supervisor's main loop for a program's main.
+// StopReport); or until the tree gives up, and returns why. A ctx that ends
+// while the tree starts gives the start up (see Start), and Run returns nil
+// then too. It is the supervisor's main loop for a program's main.
 func Run(ctx context.Context, spec Spec, opts ...Option) error {
-	s, err := Start(context.WithoutCancel(ctx), spec, opts...)
+	if ctx == nil {
+		return actor.ErrNilContext
+	}
+	s, err := Start(ctx, spec, opts...)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // ended while the tree started, which it gave up: stopped, as asked
+		}
 		return err
 	}
 	select {

@@ -112,8 +112,10 @@ type supervisor struct {
 	turns     uint64                // numbers the places in waiting
 	unsettled []*child              // children that may have a subtree slot to give back
 	window    *strategy.Window      // guarded by mu
-	ctx       context.Context       // children's spawn context
+	ctx       context.Context       // the children's spawn context, but at Init (see spawnCtx)
 	cancel    context.CancelFunc
+	spawnCtx  context.Context // the spawn context of the children started now
+	starting  *child          // the child being started, guarded by mu (see abandon)
 	pending   map[uint64]*group
 	ending    bool // the incarnation is ending: handle nothing more
 	unwatch   func() bool
@@ -150,6 +152,18 @@ func (s *supervisor) Init(c *actor.Context) error {
 	s.clearChildren()
 	s.ending = false
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	// The children started by Init see the supervisor's own end during it
+	// (the ctx of a root's Start, a Stop), through the context of their
+	// Init: a start given up meanwhile stops a child's dial rather than wait
+	// for it. Once Init is over, their spawn context ends only with s.ctx:
+	// the supervisor stops its children itself, in order.
+	initCtx, cancelInit := context.WithCancelCause(s.ctx)
+	stopInit := context.AfterFunc(c.Context(), func() { cancelInit(context.Cause(c.Context())) })
+	s.spawnCtx = initCtx
+	defer func() {
+		stopInit()
+		s.spawnCtx = s.ctx
+	}()
 	s.pool = s.above
 	if n := s.spec.SubtreeMaxRunning; n > 0 {
 		s.pool = newPool(s.above, n)
@@ -277,6 +291,14 @@ func (s *supervisor) spawnOpts(ch *child) []actor.Option {
 // start starts (attempt 0) or restarts ch: it resumes a suspended actor in
 // place, so that its Ref and queued messages survive, or spawns a new one.
 func (s *supervisor) start(ch *child, attempt int) error {
+	s.mu.Lock()
+	s.starting = ch
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.starting = nil
+		s.mu.Unlock()
+	}()
 	var a actor.Actor
 	err := ErrNoRegistry
 	if ch.r.spec.name == "" || s.env.reg != nil {
@@ -301,7 +323,7 @@ func (s *supervisor) start(ch *child, attempt int) error {
 			}
 		}
 		if ch.ref == nil || !ch.ref.Alive() {
-			ch.ref, err = actor.Spawn(s.ctx, a, s.spawnOpts(ch)...)
+			ch.ref, err = actor.Spawn(s.spawnCtx, a, s.spawnOpts(ch)...)
 			if err == nil {
 				s.keep(ch)
 				err = s.register(ch) // a new Ref: its name is to be given
