@@ -232,11 +232,19 @@ func (r *Ref) callTask(t *task) (err error) {
 // endIncarnation ends the current incarnation with reason: the call being
 // handled gets the reason, Terminate runs, the incarnation's context is
 // cancelled. A supervised actor is then suspended and its parent told; any
-// other actor, or a final end, stops for good. It reports true if the actor
-// restarted in place at once (see Restarter): the caller keeps the consumer
-// side and goes on with the next incarnation.
+// other actor, or a final end, stops for good. A pending Kill overrides all
+// of it: the actor stops with ErrKilled and runs no Terminate. It reports
+// true if the actor restarted in place at once (see Restarter): the caller
+// keeps the consumer side and goes on with the next incarnation.
 func (r *Ref) endIncarnation(reason error, final bool) bool {
 	if p := r.pending.Load(); p != nil && p.final {
+		if p.kill {
+			// Killed while the incarnation was running: Kill promises no
+			// Terminate, whichever way the goroutine came here (a panic
+			// of the Receive that Kill abandoned, an error it returned).
+			r.finish(ErrKilled)
+			return false
+		}
 		final = true
 	}
 	supervised := r.parent != nil && !final

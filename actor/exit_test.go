@@ -240,6 +240,27 @@ func TestTerminate(t *testing.T) {
 		assert.Equal(t, "left behind", next(t, dead).Msg, "what was queued is a dead letter")
 		assert.ErrorIs(t, ref.Err(), actor.ErrKilled)
 	})
+
+	t.Run("Terminate does not run when the killed Receive then panics", func(t *testing.T) {
+		// A Receive cut short by Kill (its context cancelled) may well
+		// panic on its way out; the panic is not a crash of its own.
+		terminated := make(chan error, 4)
+		ref := mustSpawn(t, recordTerminate(terminated))
+		g := newGate()
+		defer g.open()
+		entered := make(chan uint64, 1)
+		require.NoError(t, ref.Send(doFn(func(*actor.Context) error {
+			entered <- goroutineID()
+			<-g.ch
+			panic("after the kill")
+		})))
+		gid := next(t, entered)
+		ref.Kill()
+		g.open()
+		waitGoroutineGone(t, gid)
+		assert.Empty(t, terminated, "no Terminate after the killed Receive panicked")
+		assert.ErrorIs(t, ref.Err(), actor.ErrKilled)
+	})
 }
 
 func TestPanickingTerminate(t *testing.T) {
