@@ -99,6 +99,63 @@ func TestDeadLettersOfAStoppedActor(t *testing.T) {
 		assert.Equal(t, "y", next(t, h.dead).Msg)
 		assert.Empty(t, h.out, "nothing queued was handled after the stop request")
 	})
+
+	t.Run("Kill makes queued messages dead letters at once, and those its stuck Receive took when it returns", func(t *testing.T) {
+		dead := make(chan actor.DeadLetter, 16)
+		out := make(chan any, 16)
+		ref := mustSpawn(t, puppet(out), actor.WithDeadLetters(func(d actor.DeadLetter) { dead <- d }))
+		first, stuck := newGate(), newGate()
+		defer first.open()
+		defer stuck.open()
+		// A first Receive holds the goroutine while the rest queues, so
+		// that it then takes all of it at once, as an unbounded mailbox
+		// hands its consumer everything queued, and gets stuck on the
+		// first of them.
+		held := make(chan struct{})
+		require.NoError(t, ref.Send(doFn(func(*actor.Context) error {
+			close(held)
+			<-first.ch
+			return nil
+		})))
+		next(t, held)
+		entered := make(chan uint64, 1)
+		require.NoError(t, ref.Send(doFn(func(*actor.Context) error {
+			entered <- goroutineID()
+			<-stuck.ch // deaf to its context: only Kill can end it now
+			return nil
+		})))
+		for _, m := range []string{"a", "b", "c"} {
+			require.NoError(t, ref.Send(m))
+		}
+		called := make(chan error, 1)
+		go func() {
+			_, err := ref.Call(context.Background(), doFn(func(c *actor.Context) error { return c.Reply("handled") }))
+			called <- err
+		}()
+		eventually(t, func() bool { return ref.MailboxLen() == 5 }, "the call is queued")
+		first.open()
+		gid := next(t, entered)
+		require.NoError(t, ref.Send("late"))
+
+		ref.Kill()
+		assert.Equal(t, actor.DeadLetter{To: ref, Msg: "late", Reason: actor.ErrStopped}, next(t, dead),
+			"what was still queued is a dead letter at once")
+		var exit *actor.ExitError
+		require.ErrorAs(t, next(t, called), &exit, "a call the stuck goroutine took fails at once")
+		assert.True(t, exit.Stopped)
+		assert.ErrorIs(t, exit.Reason, actor.ErrKilled)
+		assert.Equal(t, uint64(1), ref.DeadLetters())
+		assert.Equal(t, 4, ref.MailboxLen(), "what the stuck goroutine took stays counted until it returns")
+
+		stuck.open()
+		waitGoroutineGone(t, gid)
+		for _, m := range []string{"a", "b", "c"} {
+			assert.Equal(t, actor.DeadLetter{To: ref, Msg: m, Reason: actor.ErrStopped}, next(t, dead))
+		}
+		assert.Equal(t, uint64(4), ref.DeadLetters(), "each message accounted for once")
+		assert.Zero(t, ref.MailboxLen())
+		assert.Empty(t, out, "nothing was handled after the kill")
+	})
 }
 
 func TestDeadLettersOfAFullMailbox(t *testing.T) {

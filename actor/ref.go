@@ -291,8 +291,13 @@ func (r *Ref) Stop(ctx context.Context) error {
 // and no Terminate runs. Go cannot end a goroutine from outside, so if the
 // actor is inside Receive (or a task is running), Kill cancels its context,
 // closes its mailbox and declares it dead at once; whatever the goroutine
-// does afterwards reaches no one. Kill returns without waiting; on a nil Ref
-// it does nothing.
+// does afterwards reaches no one. Calls waiting for the actor fail at once,
+// and the messages queued become dead letters at once, but for those that
+// the goroutine had already taken along with the message it is handling:
+// an unbounded mailbox hands its consumer everything queued in one go (see
+// mailbox.Mailbox). Those stay the goroutine's, counted by MailboxLen, and
+// become dead letters when it returns, if it ever does. Kill returns without
+// waiting; on a nil Ref it does nothing.
 func (r *Ref) Kill() {
 	if r.invalid() {
 		return
@@ -300,7 +305,11 @@ func (r *Ref) Kill() {
 	r.requestExit(ErrKilled, true, true)
 	r.announce(ErrKilled)
 	// The goroutine may be stuck in Receive for good: account for what is
-	// queued now rather than when (if ever) it returns.
+	// queued now rather than when (if ever) it returns. What it has taken
+	// already is left to it: it pops its batch without a lock, and taking
+	// the batch from under a consumer that may be popping it at this very
+	// moment would need a fence at every message it pops, the cost the
+	// mailbox is built to avoid (docs/design/mailbox.md).
 	r.mb.Evict(r.discard)
 }
 

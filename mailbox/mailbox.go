@@ -508,7 +508,11 @@ func (m *Mailbox) Drain(f func(msg any)) int {
 // not taken yet, system lane first, and passes each to f; it returns how many
 // there were. Unlike Drain, any goroutine may call it: it is how an owner
 // whose consumer is stuck still accounts for what was queued. What the
-// consumer already took is left to it.
+// consumer already took is left to it, to Pop or Drain if it ever comes
+// back: in an unbounded mailbox, all that its last swap took (see Pop),
+// which it pops without the lock, so that only a fence at every pop could
+// let another goroutine take it safely; in a bounded one, nothing but the
+// message in its hands.
 func (m *Mailbox) Evict(f func(msg any)) int {
 	m.mu.Lock()
 	var out []any
