@@ -32,8 +32,7 @@ func (r *Ref) start(a Actor) (err error) {
 			err = newPanicError(v, nil)
 		}
 		if err != nil {
-			r.cancelIncarnation(err)
-			r.resetTrap()
+			r.closeIncarnation(err, r.parent != nil)
 		}
 	}()
 	return init.Init(&r.c)
@@ -254,8 +253,7 @@ func (r *Ref) endIncarnation(reason error, final bool) bool {
 	if t, ok := r.behavior.(Terminator); ok {
 		reason = r.terminate(t, reason)
 	}
-	r.cancelIncarnation(reason)
-	r.resetTrap() // the ended incarnation's flag: exits that come meanwhile are for the next
+	r.closeIncarnation(reason, supervised) // exits that come from now on are for the next incarnation
 	if supervised {
 		inc := r.inc.Load()
 		p := r.pending.Load()
@@ -307,9 +305,31 @@ func (r *Ref) terminate(t Terminator, reason error) (out error) {
 // forgets it, so that the next incarnation gets a fresh one.
 func (r *Ref) cancelIncarnation(reason error) {
 	r.mu.Lock()
+	r.cancelIncarnationLocked(reason)
+	r.mu.Unlock()
+}
+
+func (r *Ref) cancelIncarnationLocked(reason error) {
 	if r.x != nil && r.x.ctx != nil {
 		r.x.ctx.cancel(causeOf(reason))
 		r.x.ctx = nil
+	}
+}
+
+// closeIncarnation ends the incarnation that is ending as far as others can
+// tell: its context is cancelled, the trap flag goes back to the spawn's (the
+// ended incarnation's flag is its own), and if a next incarnation may follow,
+// the actor is marked between incarnations, so that the exit of a linked
+// actor that comes meanwhile is kept for the next one rather than asked of
+// one that has ended (see linkExit). It is all done under r.mu, under which
+// linkExit reads the flag and the mark: an exit is for the incarnation that
+// ran, or for the next, never for neither.
+func (r *Ref) closeIncarnation(reason error, next bool) {
+	r.mu.Lock()
+	r.cancelIncarnationLocked(reason)
+	r.resetTrap()
+	if next {
+		r.more().between = true
 	}
 	r.mu.Unlock()
 }

@@ -38,7 +38,9 @@ func (r *Ref) restartInPlace(rs Restarter, reason error) (decided, running bool)
 // reincarnate starts a as the next incarnation, for Restart and for the fast
 // path; the caller owns the consumer side. On failure the count of
 // incarnations is left as it was, and ErrStopped means that a final exit
-// request waits: the caller suspends the actor and finishes it.
+// request waits: the caller suspends the actor and finishes it. On success,
+// a linked exit that came while no incarnation ran is asked of the new one,
+// which ends as soon as it has started.
 func (r *Ref) reincarnate(a Actor) error {
 	if t, ok := a.(*task); ok && (t == nil || t.fn == nil) {
 		return ErrNilActor
@@ -47,16 +49,38 @@ func (r *Ref) reincarnate(a Actor) error {
 		if p.final {
 			return ErrStopped
 		}
-		r.pending.CompareAndSwap(p, nil) // aimed at the incarnation that ended
+		// Asked of the incarnation that ended, which it ended with, or
+		// which came as it was ending anyway.
+		r.pending.CompareAndSwap(p, nil)
 	}
 	if _, isTask := a.(*task); isTask != (r.wake != nil) {
 		return ErrInvalidOption
 	}
+	var carried error
+	r.mu.Lock() // linkExit reads the count and the mark together
 	r.inc.Add(1)
+	if r.x != nil {
+		r.x.between = false
+		carried, r.x.carry = r.x.carry, nil
+	}
+	r.mu.Unlock()
 	r.c.reset()
 	if err := r.start(a); err != nil {
-		r.inc.Add(^uint64(0)) // the incarnation that failed to start never was
+		// The incarnation that failed to start never was: start marked the
+		// actor between incarnations again, and the carried exit, which
+		// came before any other, waits for the next that does start.
+		r.inc.Add(^uint64(0))
+		if carried != nil {
+			r.mu.Lock()
+			r.x.carry = carried
+			r.mu.Unlock()
+		}
 		return err
+	}
+	if carried != nil {
+		// Asked once Init has run, as a trapping incarnation would find
+		// the Exit first in its mailbox.
+		r.request(&exitRequest{reason: carried, inc: r.inc.Load()})
 	}
 	return nil
 }

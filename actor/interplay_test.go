@@ -5,6 +5,7 @@ package actor_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -166,7 +167,8 @@ func TestWithTrapExitsOutlivesRestarts(t *testing.T) {
 
 // The flag set by TrapExits ends with its incarnation: a linked crash while
 // the actor is suspended between two incarnations (a supervisor's backoff)
-// is not queued as an Exit for the next one, which never asked to trap.
+// is not queued as an Exit for the next one, which never asked to trap: it
+// ends that one, as soon as it has started, as it ends one that runs.
 func TestTrapFlagEndsWithItsIncarnation(t *testing.T) {
 	f := spawnFamily(t) // no WithTrapExits
 	partner := mustSpawn(t, puppet(make(chan any, 1)))
@@ -186,8 +188,10 @@ func TestTrapFlagEndsWithItsIncarnation(t *testing.T) {
 	out := make(chan any, 16)
 	require.NoError(t, f.child.Restart(puppet(out))) // does not trap exits
 	require.NoError(t, f.child.Send("ping"))
-	m := next(t, out)
-	require.Equal(t, "ping", m, "incarnation 2, which does not trap exits, received %#v", m)
+	ce = nextOf[actor.ChildExit](t, f.parentOut)
+	assert.Equal(t, uint64(2), ce.Incarnation)
+	assert.ErrorIs(t, ce.Reason, errBoom, "the partner's crash ended incarnation 2")
+	assert.Empty(t, out, "incarnation 2 received nothing, no Exit and no ping")
 }
 
 // A zero Ref is no actor: Monitor and Link fail with ErrNilActor, rather
@@ -206,4 +210,92 @@ func TestLinkToZeroRef(t *testing.T) {
 	var err error
 	exec(t, w, func(c *actor.Context) { err = c.Link(new(actor.Ref)) })
 	require.ErrorIs(t, err, actor.ErrNilActor)
+}
+
+// crashWhileSuspended links the family's child to a partner, crashes the
+// child, then the partner while the child waits for its restart, and returns
+// the partner once its exit has reached the child.
+func crashWhileSuspended(t *testing.T, f *family) (partner *actor.Ref) {
+	t.Helper()
+	partner = mustSpawn(t, puppet(make(chan any, 1)), actor.WithName("partner"))
+	exec(t, f.child, func(c *actor.Context) { require.NoError(t, c.Link(partner)) })
+	require.False(t, f.crash(t).Final)
+	require.Equal(t, seen{"crash", 1}, next(t, f.childOut))
+	require.True(t, f.child.Suspended())
+	notified := make(chan struct{})
+	partner.AfterStop(func(*actor.Ref, error) { close(notified) }) // runs after the link exits
+	require.NoError(t, partner.Send(doFn(func(*actor.Context) error { return errBoom })))
+	next(t, notified)
+	return partner
+}
+
+// A Ref outlives its incarnations, and so do its links: the exit of a linked
+// actor that comes while no incarnation runs is for the next one, whether it
+// traps exits or not, rather than for none.
+func TestLinkedExitWhileSuspendedIsForTheNextIncarnation(t *testing.T) {
+	t.Run("without trapping, it ends the next incarnation as soon as it has started", func(t *testing.T) {
+		f := spawnFamily(t)
+		crashWhileSuspended(t, f)
+		require.NoError(t, f.child.Send("queued"))
+		var initErr error
+		require.NoError(t, f.child.Restart(&lifecycle{
+			init:    func(c *actor.Context) error { initErr = c.Context().Err(); return nil },
+			receive: worker(f.childOut),
+		}))
+		assert.NoError(t, initErr, "Init runs as usual, the exit comes after it")
+		ce := nextOf[actor.ChildExit](t, f.parentOut)
+		assert.Equal(t, actor.ChildExit{Child: f.child, Reason: errBoom, Incarnation: 2}, ce)
+		assert.Empty(t, f.childOut, "incarnation 2 handled nothing")
+
+		// The exit is delivered once: the next incarnation runs on.
+		require.NoError(t, f.child.Restart(worker(f.childOut)))
+		assert.Equal(t, seen{"queued", 3}, next(t, f.childOut))
+		inc, err := actor.CallAs[uint64](callCtx(t), f.child, "inc?")
+		require.NoError(t, err)
+		assert.Equal(t, uint64(3), inc)
+	})
+
+	t.Run("a restart whose Init fails leaves it for the next incarnation that starts", func(t *testing.T) {
+		f := spawnFamily(t)
+		crashWhileSuspended(t, f)
+		failed := errors.New("init failed")
+		require.ErrorIs(t, f.child.Restart(&lifecycle{init: func(*actor.Context) error { return failed }}), failed)
+		require.True(t, f.child.Suspended())
+		require.NoError(t, f.child.Restart(worker(f.childOut)))
+		ce := nextOf[actor.ChildExit](t, f.parentOut)
+		assert.Equal(t, actor.ChildExit{Child: f.child, Reason: errBoom, Incarnation: 2}, ce)
+	})
+
+	t.Run("trapping, the next incarnation receives it as an Exit and runs on", func(t *testing.T) {
+		f := spawnFamily(t, actor.WithTrapExits())
+		partner := crashWhileSuspended(t, f)
+		out := make(chan any, 16)
+		require.NoError(t, f.child.Restart(puppet(out)))
+		assert.Equal(t, actor.Exit{From: partner, Reason: errBoom}, nextOf[actor.Exit](t, out))
+		exec(t, f.child, func(c *actor.Context) { assert.Equal(t, uint64(2), c.Incarnation()) })
+	})
+
+	t.Run("restarting in place, the Restarter is asked again with its reason", func(t *testing.T) {
+		asked := make(chan error, 4)
+		decide := newGate()
+		defer decide.open()
+		rs := askRestarter{asked: asked, next: func() actor.Actor {
+			<-decide.ch // while the Restarter decides, no incarnation runs
+			return puppet(make(chan any, 16))
+		}}
+		f := spawnFamily(t, actor.WithRestarter(rs))
+		partner := mustSpawn(t, puppet(make(chan any, 1)), actor.WithName("partner"))
+		exec(t, f.child, func(c *actor.Context) { require.NoError(t, c.Link(partner)) })
+		require.NoError(t, f.child.Send("crash"))
+		assert.ErrorIs(t, next(t, asked), errBoom)
+		notified := make(chan struct{})
+		partner.AfterStop(func(*actor.Ref, error) { close(notified) })
+		require.NoError(t, partner.Stop(callCtx(t)))
+		next(t, notified)
+		decide.open()
+		assert.ErrorIs(t, next(t, asked), actor.ErrShutdown, "incarnation 2 ended of the partner's exit")
+		eventually(t, func() bool { return f.child.Incarnation() == 3 }, "incarnation 3 starts")
+		exec(t, f.child, func(*actor.Context) {})
+		assert.Empty(t, asked, "incarnation 3 runs on")
+	})
 }

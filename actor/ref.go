@@ -72,6 +72,11 @@ type extras struct {
 	logger   *zerolog.Logger
 	dead     uint64          // dead letters counted
 	paused   []chan struct{} // closed when the actor next suspends (Suspend waits on them)
+	// between is set from the end of a supervised incarnation until the
+	// next one starts: no incarnation runs to receive a linked exit, and
+	// carry keeps the first that comes for the next one (see linkExit).
+	between bool
+	carry   error
 }
 
 // ended reports whether the actor has stopped for good. r.mu must be held.

@@ -9,10 +9,12 @@ import (
 // Restart resumes a suspended supervised actor (see WithParent) with a fresh
 // behaviour, as its next incarnation: same Ref, same mailbox and the messages
 // queued in it, a new Context. Init, if any, runs on the calling goroutine,
-// and its error fails the restart and leaves the actor suspended. Restart
-// fails with ErrNotSuspended if the actor is not waiting for a restart and
-// ErrStopped if it has stopped for good (then it is no longer Suspended,
-// which tells it from an Init error that wraps ErrStopped).
+// and its error fails the restart and leaves the actor suspended. If a linked
+// actor stopped while this one was suspended, the new incarnation ends of
+// that exit, with its reason, as soon as Init has run (see Context.Link).
+// Restart fails with ErrNotSuspended if the actor is not waiting for a
+// restart and ErrStopped if it has stopped for good (then it is no longer
+// Suspended, which tells it from an Init error that wraps ErrStopped).
 func (r *Ref) Restart(a Actor) error {
 	if a == nil || r.invalid() {
 		return ErrNilActor

@@ -150,6 +150,13 @@ func (c *Context) Demonitor(m MonitorRef) bool {
 // an abnormal reason (anything but a normal exit), the other is stopped with
 // the same reason, or, if it traps exits, receives an Exit message. Linking to
 // a stopped actor delivers an exit with ErrNoProc. Linking twice is one link.
+//
+// Under a supervisor (see WithParent) the stop is of the running incarnation,
+// and the link, which belongs to the Ref, outlives it. An exit that comes
+// while no incarnation runs, the actor waiting for its restart, is for the
+// next one: it ends it as soon as its Init has run, with the same reason,
+// or, if it traps exits, is the Exit message it finds first. An exit that
+// comes while an incarnation is ending for another reason ends with it.
 func (c *Context) Link(target *Ref) error {
 	if target.invalid() {
 		return ErrNilActor
@@ -197,17 +204,36 @@ func (r *Ref) removeLink(other *Ref) {
 	r.mu.Unlock()
 }
 
-// linkExit delivers the exit of the linked actor from to r.
+// linkExit delivers the exit of the linked actor from to r: to the
+// incarnation that runs, or, if none does (a supervised actor between two
+// incarnations), to the next one. The flag that decides whether it is
+// trapped, the incarnation it is for and whether one runs are read together
+// under r.mu (see closeIncarnation). Of the exits that come between two
+// incarnations the first is kept, as an incarnation ends of the first exit
+// asked of it.
 func (r *Ref) linkExit(from *Ref, reason error) {
-	r.removeLink(from)
-	if r.trap.Load()&trapNow != 0 {
+	r.mu.Lock()
+	if r.x != nil {
+		delete(r.x.watch.links, from)
+	}
+	trap := r.trap.Load()&trapNow != 0
+	inc := r.inc.Load()
+	carried := false
+	if !trap && reason != nil && r.x != nil && r.x.between {
+		if r.x.carry == nil {
+			r.x.carry = reason // asked of the next incarnation by reincarnate
+		}
+		carried = true
+	}
+	r.mu.Unlock()
+	if trap {
 		if r.mb.PushSystem(Exit{From: from, Reason: reason}) == nil {
 			r.schedule()
 		}
 		return
 	}
-	if reason == nil {
+	if reason == nil || carried {
 		return
 	}
-	r.requestExit(reason, false, false)
+	r.request(&exitRequest{reason: reason, inc: inc})
 }

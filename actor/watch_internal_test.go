@@ -413,7 +413,8 @@ func (trapThenFail) Receive(*Context, any) error { return nil }
 
 // The trap flag set by an incarnation that failed to start is reset too: a
 // linked exit while the actor waits for its next restart is not queued as
-// an Exit for an incarnation that does not trap exits.
+// an Exit for an incarnation that does not trap exits; it ends that
+// incarnation as soon as it starts instead.
 func TestTrapOfFailedStartIsReset(t *testing.T) {
 	parent, exits := exitParent(t)
 	peer, err := Spawn(context.Background(), Func(func(*Context, any) error { return nil }))
@@ -456,11 +457,16 @@ func TestTrapOfFailedStartIsReset(t *testing.T) {
 	_ = child.Send("marker")
 	select {
 	case m := <-got:
-		if m != "marker" {
-			t.Fatalf("the new incarnation, which does not trap exits, received %#v", m)
+		t.Fatalf("the new incarnation, which does not trap exits, received %#v", m)
+	case ce := <-exits:
+		if !errors.Is(ce.Reason, ErrKilled) || ce.Incarnation != 2 || ce.Final {
+			t.Fatalf("ChildExit %+v, want incarnation 2 ended by the peer's exit", ce)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("nothing received")
+	}
+	if n := child.MailboxLen(); n != 1 {
+		t.Fatalf("MailboxLen = %d: the marker waits for the next incarnation", n)
 	}
 }
 
