@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -25,12 +26,19 @@ var answered = new(request)
 // made by the actor it calls.
 type selfKey struct{}
 
-// actorCtx is the context of one incarnation.
+// actorCtx is the context of one incarnation. It holds the values of the
+// spawn context but not its cancellation: that context's end stops the actor
+// with ErrShutdown, which cancels this one with ErrShutdown as its cause,
+// where a context derived the usual way would already have been cancelled,
+// by the spawn context's end, with that context's cause.
 type actorCtx struct {
-	context.Context
-	self   *Ref
-	cancel context.CancelCauseFunc
+	context.Context // a cancel context of context.WithoutCancel(spawn)
+	self            *Ref
+	cancel          context.CancelCauseFunc
 }
+
+// Deadline is the spawn context's, whose end ends this one too.
+func (c *actorCtx) Deadline() (time.Time, bool) { return c.self.spawn.Deadline() }
 
 func (c *actorCtx) Value(key any) any {
 	if _, ok := key.(selfKey); ok {
@@ -48,20 +56,24 @@ func (c *Context) Incarnation() uint64 { return c.ref.inc.Load() }
 
 // Context returns the context of the running incarnation. It is cancelled,
 // with the exit reason as its cause, when the incarnation ends or the actor is
-// asked to stop, and it is derived from the context given to Spawn. Pass it to
-// blocking work so that a stop does not wait for it. A call made with it to
-// the actor itself fails with ErrCallSelf.
+// asked to stop. It has the values and the deadline of the context given to
+// Spawn, whose end stops the actor with ErrShutdown and so cancels this one,
+// with ErrShutdown as its cause. Pass it to blocking work so that a stop does
+// not wait for it. A call made with it to the actor itself fails with
+// ErrCallSelf.
 func (c *Context) Context() context.Context {
 	r := c.ref
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	x := r.more()
 	if x.ctx == nil {
-		ctx, cancel := context.WithCancelCause(r.spawn)
+		ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.spawn))
 		x.ctx = &actorCtx{Context: ctx, self: r, cancel: cancel}
 		if p := r.pending.Load(); p != nil && (p.final || p.inc == r.inc.Load()) {
 			cancel(causeOf(p.reason))
 		}
+		// The end of the spawn context needs no check here: the stop it
+		// asks for cancels this context, whenever it is made.
 		if x.ended {
 			cancel(causeOf(x.reason))
 		}

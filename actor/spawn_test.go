@@ -127,7 +127,26 @@ func TestSpawnContext(t *testing.T) {
 		assert.ErrorIs(t, reason, actor.ErrShutdown)
 		assert.True(t, actor.IsShutdown(reason))
 		assert.Error(t, incCtx.Err(), "the actor's own context ends with it")
+		assert.ErrorIs(t, context.Cause(incCtx), actor.ErrShutdown,
+			"its cause is the exit reason, not the spawn context's")
 		assert.ErrorIs(t, ref.Send("late"), actor.ErrStopped)
+	})
+
+	t.Run("the actor's context has the spawn context's values and deadline", func(t *testing.T) {
+		type key struct{}
+		deadline := time.Now().Add(time.Hour)
+		ctx, cancel := context.WithDeadline(context.WithValue(context.Background(), key{}, "v"), deadline)
+		defer cancel()
+		ref, err := actor.Spawn(ctx, puppet(make(chan any, 1)), actor.WithLogger(zerolog.Nop()))
+		require.NoError(t, err)
+		t.Cleanup(func() { stopOrKill(t, ref) })
+		exec(t, ref, func(c *actor.Context) {
+			assert.Equal(t, "v", c.Context().Value(key{}))
+			d, ok := c.Context().Deadline()
+			assert.True(t, ok)
+			assert.True(t, d.Equal(deadline), "deadline %v, want %v", d, deadline)
+			assert.NoError(t, c.Context().Err())
+		})
 	})
 
 	t.Run("a Receive that returns its context's error when the spawn context ends stops with ErrShutdown", func(t *testing.T) {
@@ -181,9 +200,9 @@ func TestSpawnContext(t *testing.T) {
 		assert.Equal(t, "late", d.Msg)
 	})
 
-	// A task sees its context end as soon as the spawn context does, before
-	// the runtime has recorded why; whatever the task returns then, it was
-	// stopped by its spawn context, which is a shutdown.
+	// A task sees its context end when its spawn context does; whatever the
+	// task returns then, it was stopped by its spawn context, which is a
+	// shutdown.
 	taskReturns := []struct {
 		name string
 		ret  func(ctx context.Context) error
