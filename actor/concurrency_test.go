@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/arbor-go/arbor/actor"
+	"github.com/arbor-go/arbor/mailbox"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -156,6 +157,77 @@ func TestNoMessageIsLostToARestart(t *testing.T) {
 		assert.Equal(t, uint64(inc), next(t, restarts))
 	}
 	assert.Equal(t, uint64(wantRestarts+1), child.Incarnation())
+}
+
+func TestCallsAcrossRestartsGetTheirOwnAnswers(t *testing.T) {
+	// Callers keep a child with a small Block mailbox busy while it crashes
+	// on some calls and its parent restarts it each time; some replies come
+	// later, from other goroutines. Every call gets its own reply, or, for
+	// one that crashed the child, a non-final ExitError: none is lost to a
+	// restart, none gets another's reply, and each crash is one restart.
+	type call struct{ caller, n int }
+	crashes := func(m call) bool { return m.n%7 == 3 }
+	behaviour := func() actor.Actor {
+		return actor.Func(func(c *actor.Context, msg any) error {
+			m := msg.(call)
+			switch {
+			case crashes(m):
+				return errBoom
+			case m.n%5 == 1:
+				r, err := c.Replier()
+				if err != nil {
+					return err
+				}
+				go func() { _ = r.Reply(m) }()
+				return nil
+			}
+			return c.Reply(m)
+		})
+	}
+	parent := mustSpawn(t, actor.Func(func(_ *actor.Context, msg any) error {
+		if ce, ok := msg.(actor.ChildExit); ok && !ce.Final {
+			return ce.Child.Restart(behaviour())
+		}
+		return nil
+	}))
+	child := mustSpawn(t, behaviour(), actor.WithParent(parent),
+		actor.WithMailbox(mailbox.Options{Capacity: 16, Policy: mailbox.Block}))
+
+	const callers, each = 8, 150
+	var wg sync.WaitGroup
+	for g := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range each {
+				m := call{g, n}
+				ctx, cancel := context.WithTimeout(context.Background(), patience)
+				v, err := child.Call(ctx, m)
+				cancel()
+				if crashes(m) {
+					var exit *actor.ExitError
+					if !errors.As(err, &exit) || exit.Stopped || !errors.Is(err, errBoom) {
+						t.Errorf("call %v crashed the child: got %v, %v", m, v, err)
+						return
+					}
+					continue
+				}
+				if err != nil || v != m {
+					t.Errorf("call %v: got %v, %v", m, v, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	crashed := 0
+	for n := range each {
+		if crashes(call{0, n}) {
+			crashed += callers
+		}
+	}
+	eventually(t, func() bool { return child.Incarnation() == uint64(crashed+1) },
+		"one restart per crash")
 }
 
 func TestStopAndKillRacing(t *testing.T) {
