@@ -169,20 +169,18 @@ func spawn(ctx context.Context, a Actor, inherited *settings, opts []Option) (*R
 	}
 	r.state.Store(stateRunning) // the spawner owns the actor until Init is done
 	r.inc.Store(1)
+	if ctx.Done() != nil {
+		// Watched from before Init: the stop it asks for cancels the
+		// context Init works with, so that a dial in Init gives up too.
+		unreg := context.AfterFunc(ctx, func() { r.requestExit(ErrShutdown, true, false) })
+		r.mu.Lock()
+		r.more().unregCtx = unreg // undone as the actor ends, a failed Init's too
+		r.mu.Unlock()
+	}
 	if err := r.start(a); err != nil {
 		r.parent = nil // a failed spawn is reported to the caller, not to a parent
 		r.finish(err)
 		return nil, err
-	}
-	if ctx.Done() != nil {
-		unreg := context.AfterFunc(ctx, func() { r.requestExit(ErrShutdown, true, false) })
-		r.mu.Lock()
-		if r.ended() {
-			unreg()
-		} else {
-			r.more().unregCtx = unreg
-		}
-		r.mu.Unlock()
 	}
 	r.launch()
 	return r, nil

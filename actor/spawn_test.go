@@ -100,6 +100,23 @@ func TestSpawnFailsWhenInitFails(t *testing.T) {
 }
 
 func TestSpawnContext(t *testing.T) {
+	t.Run("its end during Init ends the context Init works with", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		entered := make(chan struct{})
+		go func() { <-entered; cancel() }()
+		ref, err := actor.Spawn(ctx, &lifecycle{init: func(c *actor.Context) error {
+			close(entered)
+			select {
+			case <-c.Context().Done(): // a dial that honours its context
+				return context.Cause(c.Context())
+			case <-time.After(patience):
+				return errors.New("Init's context did not end with the spawn context")
+			}
+		}})
+		assert.ErrorIs(t, err, actor.ErrShutdown)
+		assert.Nil(t, ref)
+	})
 	t.Run("a cancelled context fails Spawn without running Init", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()

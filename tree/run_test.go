@@ -143,7 +143,7 @@ func TestCtxEndsDuringStart(t *testing.T) {
 			var serr *tree.StartError
 			require.ErrorAs(t, err, &serr)
 			assert.Equal(t, "dial", serr.Child)
-			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.ErrorIs(t, err, actor.ErrShutdown, "the Init's context ended as the start was given up")
 		})
 	})
 	t.Run("Run", func(t *testing.T) {
