@@ -78,7 +78,8 @@ func (q *request) take(gen uint64) (any, error) {
 //
 // ctx bounds the wait; if it has no deadline, the callee's call timeout
 // (DefaultCallTimeout unless set WithCallTimeout) does, and Call returns
-// ErrCallTimeout. If the actor crashes handling the call, or stops before
+// ErrCallTimeout. A ctx that has already ended makes no call: Call returns
+// its cause, and the actor never sees the message. If the actor crashes handling the call, or stops before
 // replying, Call returns at once an *ExitError with its exit reason. A reply
 // that comes after Call returned is dropped. An actor calling itself with its
 // Context's context (or one derived from it) gets ErrCallSelf; with an
@@ -96,6 +97,12 @@ func (r *Ref) Call(ctx context.Context, msg any) (any, error) {
 	}
 	if self, _ := ctx.Value(selfKey{}).(*Ref); self == r {
 		return nil, ErrCallSelf
+	}
+	if ctx.Err() != nil {
+		// Not made: a call that fails must not have had an effect its
+		// caller cannot tell (one that ends while in flight may, as a
+		// gen_server call that times out).
+		return nil, context.Cause(ctx)
 	}
 	if _, ok := ctx.Deadline(); !ok && r.mb.Capacity() > 0 && r.mb.Policy() == mailbox.Block {
 		// Waiting for room in the mailbox is part of the call: the default

@@ -253,6 +253,23 @@ func TestCallGivesUp(t *testing.T) {
 		assert.ErrorIs(t, r.Reply("too late"), actor.ErrCallerGone)
 	})
 
+	t.Run("a call whose context has already ended is not made", func(t *testing.T) {
+		out := make(chan any, 1)
+		ref := mustSpawn(t, puppet(out))
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(errBoom)
+		for range 100 { // made, it would reach the actor now and then
+			_, err := ref.Call(ctx, "never")
+			assert.ErrorIs(t, err, errBoom)
+		}
+		exec(t, ref, func(*actor.Context) {}) // the actor has handled what it was sent
+		select {
+		case m := <-out:
+			t.Fatalf("the actor saw %v", m)
+		default:
+		}
+	})
+
 	t.Run("a call without a deadline is bounded by the actor's call timeout", func(t *testing.T) {
 		repliers := make(chan actor.Replier, 1)
 		ref := mustSpawn(t, puppet(make(chan any, 1)), actor.WithCallTimeout(50*time.Millisecond))
