@@ -302,11 +302,15 @@ func (r *Ref) terminate(t Terminator, reason error) (out error) {
 }
 
 // cancelIncarnation cancels the context of the incarnation that is ending and
-// forgets it, so that the next incarnation gets a fresh one.
+// forgets it, so that the next incarnation gets a fresh one, and runs the
+// incarnation's end hooks (OnIncarnationEnd): what it held is released
+// before its end is made known.
 func (r *Ref) cancelIncarnation(reason error) {
 	r.mu.Lock()
 	r.cancelIncarnationLocked(reason)
+	ends := r.takeIncarnationHooks()
 	r.mu.Unlock()
+	runEndHooks(ends, r, reason)
 }
 
 func (r *Ref) cancelIncarnationLocked(reason error) {
@@ -323,7 +327,8 @@ func (r *Ref) cancelIncarnationLocked(reason error) {
 // actor that comes meanwhile is kept for the next one rather than asked of
 // one that has ended (see linkExit). It is all done under r.mu, under which
 // linkExit reads the flag and the mark: an exit is for the incarnation that
-// ran, or for the next, never for neither.
+// ran, or for the next, never for neither. Then the incarnation's end hooks
+// run, as in cancelIncarnation.
 func (r *Ref) closeIncarnation(reason error, next bool) {
 	r.mu.Lock()
 	r.cancelIncarnationLocked(reason)
@@ -331,7 +336,9 @@ func (r *Ref) closeIncarnation(reason error, next bool) {
 	if next {
 		r.more().between = true
 	}
+	ends := r.takeIncarnationHooks()
 	r.mu.Unlock()
+	runEndHooks(ends, r, reason)
 }
 
 func causeOf(reason error) error {
@@ -377,11 +384,13 @@ func (r *Ref) announce(reason error) {
 	w, end.watch = end.watch, watchers{}
 	unreg, end.unregCtx = end.unregCtx, nil
 	monitors, end.monitors = end.monitors, nil
+	ends := r.takeIncarnationHooks() // those a Kill ends, or those made for a restart that never comes
 	r.mu.Unlock()
 
 	if unreg != nil {
 		unreg()
 	}
+	runEndHooks(ends, r, reason) // before anyone hears of the end
 	for id, target := range monitors {
 		target.removeWatch(id) // outside r.mu: two actors that watch each other may end together
 	}

@@ -27,3 +27,12 @@ func TestRefLayout(t *testing.T) {
 		t.Errorf("state at %d is off the producers' line", got)
 	}
 }
+
+// TestExtrasLayout holds extras to 128 bytes, a size class of its own: every
+// actor that ends makes them, and a field more would move them to the next
+// class (144 bytes).
+func TestExtrasLayout(t *testing.T) {
+	if got := unsafe.Sizeof(extras{}); got > 128 {
+		t.Errorf("extras are %d bytes, want at most 128", got)
+	}
+}

@@ -61,14 +61,15 @@ type Ref struct {
 // others do not pay for it. They are guarded by Ref.mu.
 type extras struct {
 	ended    bool  // stopped for good
-	reason   error // why, once ended
 	gone     bool  // ended, and its monitors on others removed: done may close
+	reason   error // why, once ended
 	id       *uuid.UUID
 	done     chan struct{}
 	watch    watchers
 	monitors map[uint64]*Ref // the monitors this actor holds on others, by id: removed when it stops
 	ctx      *actorCtx       // the current incarnation's context
 	unregCtx func() bool
+	ends     *endHooks // what the actor releases as part of an end (see endhook.go)
 	logger   *zerolog.Logger
 	dead     uint64          // dead letters counted
 	paused   []chan struct{} // closed when the actor next suspends (Suspend waits on them)

@@ -404,3 +404,130 @@ func TestTaskParent(t *testing.T) {
 		assert.Equal(t, seen{"after", 2}, next(t, childOut))
 	})
 }
+
+// ended is what an end hook was called with.
+type ended struct {
+	ref    *actor.Ref
+	reason error
+}
+
+// endHook returns an end hook that reports its calls on the returned channel.
+func endHook() (func(*actor.Ref, error), chan ended) {
+	ch := make(chan ended, 4)
+	return func(ref *actor.Ref, reason error) { ch <- ended{ref, reason} }, ch
+}
+
+// ready returns what ch holds right now, failing the test if it holds
+// nothing: what must have happened already.
+func ready[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	default:
+		var zero T
+		t.Fatalf("%s had not happened", what)
+		return zero
+	}
+}
+
+func TestOnIncarnationEnd(t *testing.T) {
+	t.Run("it runs when a crash ends the incarnation, before the parent hears of it", func(t *testing.T) {
+		f := spawnFamily(t)
+		hook, ran := endHook()
+		f.child.OnIncarnationEnd(hook)
+		f.crash(t)
+		assert.Equal(t, ended{f.child, errBoom}, ready(t, ran, "the hook"))
+	})
+
+	t.Run("it ends one incarnation: made between two, it is for the next", func(t *testing.T) {
+		f := spawnFamily(t)
+		hook, ran := endHook()
+		f.child.OnIncarnationEnd(hook)
+		f.crash(t)
+		ready(t, ran, "the hook")
+		later, ranLater := endHook()
+		f.child.OnIncarnationEnd(later) // suspended: for incarnation 2
+		require.NoError(t, f.child.Restart(worker(f.childOut)))
+		assert.Empty(t, ranLater, "the restart is no end of incarnation 2")
+		f.crash(t)
+		assert.Equal(t, ended{f.child, errBoom}, ready(t, ranLater, "the hook of incarnation 2"))
+		assert.Empty(t, ran, "the first hook ran once")
+	})
+
+	t.Run("it runs when Suspend ends the incarnation", func(t *testing.T) {
+		f := spawnFamily(t)
+		hook, ran := endHook()
+		f.child.OnIncarnationEnd(hook)
+		require.NoError(t, f.child.Suspend(callCtx(t), actor.ErrShutdown))
+		assert.Equal(t, ended{f.child, actor.ErrShutdown}, next(t, ran))
+		x := nextOf[actor.ChildExit](t, f.parentOut)
+		assert.True(t, x.Requested)
+	})
+
+	t.Run("the hooks of an Init that fails run with its error", func(t *testing.T) {
+		f := spawnFamily(t)
+		f.crash(t)
+		hook, ran := endHook()
+		err := f.child.Restart(&lifecycle{init: func(c *actor.Context) error {
+			c.Self().OnIncarnationEnd(hook)
+			return errBoom
+		}})
+		require.ErrorIs(t, err, errBoom)
+		assert.Equal(t, ended{f.child, errBoom}, ready(t, ran, "the hook"))
+	})
+
+	t.Run("it runs before a Restarter is asked to restart in place", func(t *testing.T) {
+		hook, ran := endHook()
+		out := make(chan seen, 16)
+		var before bool
+		rs := newRestarter(func() (actor.Actor, bool) {
+			before = len(ran) == 1 // on the child's goroutine, after the hooks
+			return worker(out), true
+		})
+		f := spawnFamily(t, actor.WithRestarter(rs))
+		f.child.OnIncarnationEnd(hook)
+		require.NoError(t, f.child.Send("crash"))
+		next(t, rs.calls)
+		assert.Equal(t, restarted{f.child, nil}, next(t, rs.calls))
+		assert.True(t, before, "the hook ran before RestartNow")
+	})
+
+	t.Run("it runs when the actor stops for good, before Done closes", func(t *testing.T) {
+		ref := mustSpawn(t, puppet(make(chan any, 4)))
+		doneAtHook := make(chan bool, 1)
+		ref.OnIncarnationEnd(func(r *actor.Ref, reason error) { doneAtHook <- isDone(r) })
+		require.NoError(t, ref.Stop(callCtx(t)))
+		assert.False(t, ready(t, doneAtHook, "the hook"), "Done was closed before the hook ran")
+	})
+
+	t.Run("it runs when the actor is killed, before Kill returns", func(t *testing.T) {
+		ref := mustSpawn(t, puppet(make(chan any, 4)))
+		hook, ran := endHook()
+		ref.OnIncarnationEnd(hook)
+		ref.Kill()
+		assert.Equal(t, ended{ref, actor.ErrKilled}, ready(t, ran, "the hook"))
+	})
+
+	t.Run("on a stopped actor it runs at once with the exit reason", func(t *testing.T) {
+		ref := mustSpawn(t, puppet(make(chan any, 4)))
+		require.NoError(t, ref.Stop(callCtx(t)))
+		hook, ran := endHook()
+		cancel := ref.OnIncarnationEnd(hook)
+		assert.Equal(t, ended{ref, actor.ErrShutdown}, ready(t, ran, "the hook"))
+		assert.False(t, cancel(), "nothing is left to cancel")
+		var zero actor.Ref
+		(&zero).OnIncarnationEnd(hook)
+		assert.ErrorIs(t, ready(t, ran, "the hook of a zero Ref").reason, actor.ErrNilActor)
+	})
+
+	t.Run("a cancelled hook does not run", func(t *testing.T) {
+		f := spawnFamily(t)
+		hook, ran := endHook()
+		cancel := f.child.OnIncarnationEnd(hook)
+		assert.True(t, cancel())
+		assert.False(t, cancel(), "cancelling twice does nothing more")
+		f.crash(t)
+		assert.Empty(t, ran)
+	})
+}

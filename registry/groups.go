@@ -27,13 +27,13 @@ type pgroup struct {
 }
 
 // membership is one actor's place in one group: where its joins are, and
-// the watch that removes it when it stops.
+// the hook that removes it when the incarnation that joined ends.
 type membership struct {
 	at   []int  // the indices of its joins in joins, ascending
 	at0  [1]int // at's first array: most members join once
 	slot int    // its index in distinct
 	stop func() bool
-	dead bool // guarded by the registry's mu; set by the death watch
+	dead bool // guarded by the registry's mu; set by the end hook
 }
 
 // join records one more join of ref, whose membership is m if it is new.
@@ -150,10 +150,20 @@ func (g *pgroup) list() []*actor.Ref {
 
 // Join adds ref to group. An actor may join a group several times; it then
 // appears that many times in Members and must Leave as many times to be out.
-// A member that stops for good is removed (one Left event per join). Join
-// returns an *InvalidNameError for an invalid group name (see ValidName),
-// actor.ErrNilActor for a nil ref, and an error matching actor.ErrStopped if
-// ref has already stopped.
+//
+// A membership belongs to the incarnation of ref that is running when it
+// joins (between two incarnations, to the next one), and ends with it: when
+// the actor stops for good, and also when it crashes and its supervisor
+// restarts it, which keeps its Ref (and its names) but, as a restart makes a
+// new process in OTP, not its groups. Every join of that incarnation is
+// undone, with one Left event each, before its parent or anyone else hears
+// of the end. An actor that joins in its Init is thus a member once,
+// however often it restarts. (A join made from outside just as the
+// incarnation ends may end with it at once.)
+//
+// Join returns an *InvalidNameError for an invalid group name (see
+// ValidName), actor.ErrNilActor for a nil ref, and an error matching
+// actor.ErrStopped if ref has already stopped.
 func (r *Registry) Join(group string, ref *actor.Ref) error {
 	if err := ValidName(group); err != nil {
 		return err
@@ -162,10 +172,16 @@ func (r *Registry) Join(group string, ref *actor.Ref) error {
 		return actor.ErrNilActor
 	}
 	m := &membership{}
-	m.stop = ref.AfterStop(func(*actor.Ref, error) { r.dropMember(group, ref, m) })
+	m.stop = ref.OnIncarnationEnd(func(*actor.Ref, error) { r.dropMember(group, ref, m) })
 	r.mu.Lock()
 	if m.dead {
+		// The incarnation ended between the hook and the lock: the join
+		// ended with it, or, if the actor has stopped, never was.
+		alive := ref.Alive()
 		r.mu.Unlock()
+		if alive {
+			return nil
+		}
 		return fmt.Errorf("registry: join %q: %w", group, actor.ErrStopped)
 	}
 	r.gmu.Lock()
@@ -182,7 +198,7 @@ func (r *Registry) Join(group string, ref *actor.Ref) error {
 	r.emit(Event{Kind: Joined, Group: group, Ref: ref})
 	r.mu.Unlock()
 	if have != nil {
-		m.stop() // the first join's watch serves them all
+		m.stop() // the first join's hook serves them all
 	}
 	return nil
 }
@@ -215,8 +231,8 @@ func (r *Registry) Leave(group string, ref *actor.Ref) error {
 	return nil
 }
 
-// dropMember removes every join of ref to group once ref has stopped, if the
-// membership m is still the current one.
+// dropMember removes every join of ref to group once the incarnation of ref
+// that joined has ended, if the membership m is still the current one.
 func (r *Registry) dropMember(group string, ref *actor.Ref, m *membership) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -257,3 +257,158 @@ func TestBroadcast(t *testing.T) {
 		assert.Equal(t, "news", recv(t, ok.got))
 	})
 }
+
+// joiner joins its group in Init, through the directory it was spawned with,
+// and otherwise behaves as a box. Init fails with fail, after the join, if
+// fail is set.
+type joiner struct {
+	group string
+	got   chan any
+	fail  error
+}
+
+func (j joiner) Init(c *actor.Context) error {
+	if err := c.Directory().(*registry.Registry).Join(j.group, c.Self()); err != nil {
+		return err
+	}
+	return j.fail
+}
+
+func (j joiner) Receive(c *actor.Context, msg any) error { return behaviour(j.got).Receive(c, msg) }
+
+// supervised spawns a as the child of a parent that puts every ChildExit on
+// the returned channel, and restarts nothing itself.
+func supervised(t *testing.T, a actor.Actor, opts ...actor.Option) (*actor.Ref, <-chan actor.ChildExit) {
+	t.Helper()
+	exits := make(chan actor.ChildExit, 16)
+	parent, err := actor.Spawn(context.Background(), actor.Func(func(c *actor.Context, msg any) error {
+		if x, ok := msg.(actor.ChildExit); ok {
+			exits <- x
+		}
+		return nil
+	}), quiet())
+	require.NoError(t, err)
+	t.Cleanup(func() { stop(t, parent) })
+	child, err := actor.Spawn(context.Background(), a, append([]actor.Option{actor.WithParent(parent), quiet()}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = child.Stop(context.Background()) })
+	return child, exits
+}
+
+// inPlace is a Restarter that restarts its child at once with next() and
+// tells each outcome on done.
+type inPlace struct {
+	next func() actor.Actor
+	done chan error
+}
+
+func (p inPlace) RestartNow(*actor.Ref, error) (actor.Actor, bool) { return p.next(), true }
+func (p inPlace) Restarted(_ *actor.Ref, err error)                { p.done <- err }
+
+// A restart makes a new incarnation, as a restart makes a new process in
+// OTP: the joins made during the one that ended end with it, while the Ref,
+// its mailbox and its names live on.
+func TestGroupMembershipEndsWithIncarnation(t *testing.T) {
+	t.Run("a member restarted by its parent is out of the group until its next Init joins it once", func(t *testing.T) {
+		reg := registry.New()
+		got := make(chan any, 16)
+		ref, exits := supervised(t, joiner{group: "g", got: got}, actor.WithDirectory(reg))
+		w := watch(t, reg, "", 64)
+		require.Equal(t, []*actor.Ref{ref}, reg.Members("g"))
+		for i := range 3 {
+			require.NoError(t, ref.Send("crash"))
+			x := recv(t, exits)
+			require.False(t, x.Final)
+			expect(t, w, registry.Left, "g", ref)
+			require.Nil(t, reg.Members("g"), "restart %d: the incarnation that joined has ended", i+1)
+			require.Empty(t, reg.Groups())
+			require.NoError(t, ref.Restart(joiner{group: "g", got: got}))
+			expect(t, w, registry.Joined, "g", ref)
+			require.Equal(t, []*actor.Ref{ref}, reg.Members("g"), "restart %d", i+1)
+		}
+		require.NoError(t, reg.Leave("g", ref))
+		assert.Nil(t, reg.Members("g"), "one Leave undoes the one join of the running incarnation")
+	})
+
+	t.Run("a member restarted in place by a Restarter joins once per incarnation", func(t *testing.T) {
+		reg := registry.New()
+		got := make(chan any, 16)
+		done := make(chan error, 16)
+		rs := inPlace{next: func() actor.Actor { return joiner{group: "g", got: got} }, done: done}
+		ref, _ := supervised(t, joiner{group: "g", got: got}, actor.WithDirectory(reg), actor.WithRestarter(rs))
+		w := watch(t, reg, "", 64)
+		for i := range 3 {
+			require.NoError(t, ref.Send("crash"))
+			require.NoError(t, recv(t, done))
+			expect(t, w, registry.Left, "g", ref)
+			expect(t, w, registry.Joined, "g", ref)
+			require.Equal(t, []*actor.Ref{ref}, reg.Members("g"), "restart %d", i+1)
+		}
+		assert.Equal(t, uint64(4), ref.Incarnation())
+	})
+
+	t.Run("a join from outside ends with the incarnation it was made in, with one Left per join", func(t *testing.T) {
+		reg := registry.New()
+		got := make(chan any, 16)
+		ref, exits := supervised(t, behaviour(got))
+		require.NoError(t, reg.Join("g", ref))
+		require.NoError(t, reg.Join("g", ref))
+		require.NoError(t, reg.Join("h", ref))
+		w := watch(t, reg, "", 64)
+		require.NoError(t, ref.Send("crash"))
+		require.False(t, recv(t, exits).Final)
+		left := map[string]int{}
+		for range 3 {
+			e := next(t, w)
+			require.Equal(t, registry.Left, e.Kind, "event %v", e)
+			require.Same(t, ref, e.Ref)
+			left[e.Group]++
+		}
+		assert.Equal(t, map[string]int{"g": 2, "h": 1}, left)
+		assert.Empty(t, reg.Groups())
+	})
+
+	t.Run("a join made while the actor waits for its restart belongs to the next incarnation", func(t *testing.T) {
+		reg := registry.New()
+		got := make(chan any, 16)
+		ref, exits := supervised(t, behaviour(got))
+		require.NoError(t, ref.Send("crash"))
+		require.False(t, recv(t, exits).Final)
+		require.True(t, ref.Suspended())
+		require.NoError(t, reg.Join("g", ref))
+		require.NoError(t, ref.Restart(behaviour(got)))
+		assert.Equal(t, []*actor.Ref{ref}, reg.Members("g"), "the restart does not end it")
+		require.NoError(t, ref.Send("crash"))
+		require.False(t, recv(t, exits).Final)
+		assert.Nil(t, reg.Members("g"), "the end of that next incarnation does")
+	})
+
+	t.Run("the joins of an Init that fails end with it", func(t *testing.T) {
+		reg := registry.New()
+		got := make(chan any, 16)
+		ref, exits := supervised(t, behaviour(got), actor.WithDirectory(reg))
+		require.NoError(t, ref.Send("crash"))
+		require.False(t, recv(t, exits).Final)
+		err := ref.Restart(joiner{group: "g", got: got, fail: errCrash})
+		require.ErrorIs(t, err, errCrash)
+		assert.Nil(t, reg.Members("g"))
+		require.NoError(t, ref.Restart(joiner{group: "g", got: got}))
+		assert.Equal(t, []*actor.Ref{ref}, reg.Members("g"))
+	})
+
+	t.Run("a name follows the restart while the groups do not", func(t *testing.T) {
+		reg := registry.New()
+		got := make(chan any, 16)
+		ref, exits := supervised(t, behaviour(got))
+		require.NoError(t, reg.Register("svc", ref))
+		require.NoError(t, reg.Join("g", ref))
+		require.NoError(t, ref.Send("crash"))
+		require.False(t, recv(t, exits).Final)
+		require.NoError(t, ref.Restart(behaviour(got)))
+		held, ok := reg.Lookup("svc")
+		require.True(t, ok)
+		assert.Same(t, ref, held)
+		assert.Nil(t, reg.Members("g"))
+		require.NoError(t, reg.Register("svc", ref), "registering the holder again is a no-op")
+	})
+}

@@ -61,7 +61,9 @@ const (
 	// GroupJoined: an actor of the tree joined Group in the tree's registry
 	// (once more).
 	GroupJoined
-	// GroupLeft: an actor of the tree left Group once.
+	// GroupLeft: an actor of the tree left Group once, by a Leave, or
+	// because the incarnation that joined ended (a restart in place keeps
+	// the Ref but not the groups: see registry.Registry.Join).
 	GroupLeft
 )
 

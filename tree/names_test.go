@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -320,4 +321,68 @@ func TestNameReports(t *testing.T) {
 	}
 	assert.True(t, named, "the report of a registration names the name:\n%s", buf.String())
 	assert.True(t, grouped, "the report of a join names the group:\n%s", buf.String())
+}
+
+// groupWorker joins group in its Init, through the registry the tree gives
+// its actors, and crashes on "crash".
+func groupWorker(id, group string, opts ...tree.ChildOption) tree.ChildSpec {
+	return tree.Worker(id, func() actor.Actor { return &grouped{group: group} }, opts...)
+}
+
+type grouped struct{ group string }
+
+func (g *grouped) Init(c *actor.Context) error {
+	return c.Directory().(*registry.Registry).Join(g.group, c.Self())
+}
+
+func (g *grouped) Receive(_ *actor.Context, msg any) error {
+	if msg == "crash" {
+		return errBoom
+	}
+	return nil
+}
+
+// A restart in place keeps the Ref but makes a new incarnation: the group
+// memberships of the one that crashed end with it, so that a worker that
+// joins in its Init is a member once, however often it restarts.
+func TestGroupJoinedInInitIsHeldOnceAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		opts  []tree.Option
+		child []tree.ChildOption
+	}{
+		{name: "restarted on the fast path"},
+		{name: "restarted by the supervisor", opts: []tree.Option{tree.WithoutFastPath()}},
+		{name: "restarted after a backoff", child: []tree.ChildOption{tree.Backoff(strategy.Constant(time.Millisecond))}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			reg := registry.New()
+			sup := start(t, tree.Spec{Children: []tree.ChildSpec{groupWorker("w", "g", tc.child...)}},
+				append([]tree.Option{tree.WithRegistry(reg)}, tc.opts...)...)
+			next := events(t, sup)
+			ref := refOf(t, sup, "w")
+			require.Equal(t, []*actor.Ref{ref}, reg.Members("g"))
+			var kinds []tree.EventKind
+			for range 3 {
+				require.NoError(t, ref.Send("crash"))
+				for {
+					ev := next(0, "w")
+					kinds = append(kinds, ev.Kind)
+					if ev.Kind == tree.ChildRestarted {
+						break
+					}
+				}
+			}
+			members := reg.Members("g")
+			require.Equal(t, 1, len(members), "one member, not one per incarnation")
+			assert.Same(t, ref, members[0])
+			once := []tree.EventKind{tree.GroupLeft, tree.ChildExited, tree.ChildRestarting, tree.GroupJoined, tree.ChildRestarted}
+			assert.Equal(t, slices.Concat(once, once, once), kinds,
+				"each crash leaves the group before the exit is reported, and each restart joins it again")
+			require.NoError(t, reg.Leave("g", ref))
+			assert.Nil(t, reg.Members("g"), "one Leave takes the worker out")
+		})
+	}
 }
