@@ -368,7 +368,8 @@ func (r *Ref) discard(msg any) {
 }
 
 // announce makes the actor's end known, once: Err, Done, the closed mailbox
-// (so that sends fail from now on), links, monitors and the parent.
+// (so that sends fail from now on), links, monitors and the parent, once
+// its end hooks (OnIncarnationEnd, OnStop) have released what it held.
 func (r *Ref) announce(reason error) {
 	r.mu.Lock()
 	if r.ended() {
@@ -384,13 +385,15 @@ func (r *Ref) announce(reason error) {
 	w, end.watch = end.watch, watchers{}
 	unreg, end.unregCtx = end.unregCtx, nil
 	monitors, end.monitors = end.monitors, nil
-	ends := r.takeIncarnationHooks() // those a Kill ends, or those made for a restart that never comes
+	inc, life := r.takeEndHooks()
 	r.mu.Unlock()
 
 	if unreg != nil {
 		unreg()
 	}
-	runEndHooks(ends, r, reason) // before anyone hears of the end
+	// What the actor held is released before anyone hears of its end.
+	runEndHooks(inc, r, reason)
+	runEndHooks(life, r, reason)
 	for id, target := range monitors {
 		target.removeWatch(id) // outside r.mu: two actors that watch each other may end together
 	}

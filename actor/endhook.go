@@ -1,15 +1,17 @@
 package actor
 
 // End hooks release, as part of an end, what an actor holds in the name of
-// one incarnation (OnIncarnationEnd): they run on the goroutine that ends it,
-// before anyone can learn of that end (its parent, its Restarter, Done,
-// monitors, links), so that whoever does sees it released. AfterStop, by
-// contrast, is how others learn of the end, and runs after it.
+// one incarnation (OnIncarnationEnd) or of its whole life (OnStop): they run
+// on the goroutine that ends it, before anyone can learn of that end (its
+// parent, its Restarter, Done, monitors, links), so that whoever does sees
+// it released. AfterStop, by contrast, is how others learn of the end, and
+// runs after it.
 
 // endHooks are an actor's end hooks, by id. They are guarded by Ref.mu and
 // taken out (set to nil) by the end that runs them.
 type endHooks struct {
-	inc map[uint64]func(*Ref, error) // end with the running incarnation
+	inc  map[uint64]func(*Ref, error) // end with the running incarnation
+	life map[uint64]func(*Ref, error) // end with the actor
 }
 
 // OnIncarnationEnd arranges for f to run once, with the reason, when the
@@ -29,6 +31,23 @@ type endHooks struct {
 // Ref, with ErrNilActor. The returned function cancels f and reports
 // whether it did so before f ran.
 func (r *Ref) OnIncarnationEnd(f func(ref *Ref, reason error)) (cancel func() bool) {
+	return r.onEnd(false, f)
+}
+
+// OnStop arranges for f to run once, with the exit reason, when the actor
+// stops for good (not when a supervised actor restarts): as part of that
+// end, on the goroutine that ends it, after the running incarnation's
+// OnIncarnationEnd hooks and before Done closes and the parent, monitors,
+// links and AfterStop learn of it. It is how a registry releases a name:
+// whoever learns of the end finds the name free. The rules of
+// OnIncarnationEnd apply otherwise: f must be quick and must not block; on an
+// actor that has stopped, it runs at once; cancel reports whether it
+// cancelled f before it ran.
+func (r *Ref) OnStop(f func(ref *Ref, reason error)) (cancel func() bool) {
+	return r.onEnd(true, f)
+}
+
+func (r *Ref) onEnd(life bool, f func(*Ref, error)) (cancel func() bool) {
 	if r.invalid() {
 		f(r, ErrNilActor)
 		return noCancel
@@ -45,25 +64,40 @@ func (r *Ref) OnIncarnationEnd(f func(ref *Ref, reason error)) (cancel func() bo
 	if x.ends == nil {
 		x.ends = new(endHooks)
 	}
-	if x.ends.inc == nil {
-		x.ends.inc = make(map[uint64]func(*Ref, error))
+	m := &x.ends.inc
+	if life {
+		m = &x.ends.life
 	}
-	x.ends.inc[id] = f
+	if *m == nil {
+		*m = make(map[uint64]func(*Ref, error))
+	}
+	(*m)[id] = f
 	r.mu.Unlock()
-	return func() bool { return r.dropEndHook(id) }
+	// Two closures rather than one that captures life: a closure of r and
+	// id fits 24 bytes, one more field takes it to 32 (the registry makes
+	// one per name and per group membership).
+	if life {
+		return func() bool { return r.dropEndHook(id, true) }
+	}
+	return func() bool { return r.dropEndHook(id, false) }
 }
 
 func noCancel() bool { return false }
 
-// dropEndHook removes the end hook id, and reports whether it was there.
-func (r *Ref) dropEndHook(id uint64) bool {
+// dropEndHook removes the end hook id, made by OnStop if life, else by
+// OnIncarnationEnd, and reports whether it was there.
+func (r *Ref) dropEndHook(id uint64, life bool) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.x == nil || r.x.ends == nil {
 		return false
 	}
-	_, ok := r.x.ends.inc[id]
-	delete(r.x.ends.inc, id)
+	m := r.x.ends.inc
+	if life {
+		m = r.x.ends.life
+	}
+	_, ok := m[id]
+	delete(m, id)
 	return ok
 }
 
@@ -77,6 +111,20 @@ func (r *Ref) takeIncarnationHooks() map[uint64]func(*Ref, error) {
 	fs := r.x.ends.inc
 	r.x.ends.inc = nil
 	return fs
+}
+
+// takeEndHooks returns every end hook left, for the actor's end for good:
+// those of the running incarnation (a Kill ends it without endIncarnation;
+// a suspended actor's are for a restart that will not come), then those of
+// its life. r.mu must be held.
+func (r *Ref) takeEndHooks() (inc, life map[uint64]func(*Ref, error)) {
+	if r.x == nil || r.x.ends == nil {
+		return nil, nil
+	}
+	h := r.x.ends
+	inc, life = h.inc, h.life
+	h.inc, h.life = nil, nil
+	return inc, life
 }
 
 // runEndHooks runs the end hooks fs of r, ended with reason, without locks

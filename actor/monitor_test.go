@@ -225,3 +225,57 @@ func TestAfterStop(t *testing.T) {
 		assert.ElementsMatch(t, []int{0, 1, 2}, []int{<-got, <-got, <-got})
 	})
 }
+
+func TestOnStop(t *testing.T) {
+	t.Run("it runs when the actor stops for good, before Done closes and AfterStop runs", func(t *testing.T) {
+		ref := mustSpawn(t, puppet(make(chan any, 4)))
+		order := make(chan string, 4)
+		ref.AfterStop(func(*actor.Ref, error) { order <- "AfterStop" })
+		ref.OnStop(func(r *actor.Ref, reason error) {
+			if isDone(r) {
+				order <- "OnStop after Done"
+				return
+			}
+			order <- "OnStop"
+		})
+		ref.OnIncarnationEnd(func(*actor.Ref, error) { order <- "OnIncarnationEnd" })
+		require.NoError(t, ref.Stop(callCtx(t)))
+		assert.Equal(t, "OnIncarnationEnd", next(t, order))
+		assert.Equal(t, "OnStop", next(t, order))
+		assert.Equal(t, "AfterStop", next(t, order))
+	})
+
+	t.Run("a restart is no stop; the final end runs it before the parent hears of it", func(t *testing.T) {
+		f := spawnFamily(t)
+		hook, ran := endHook()
+		f.child.OnStop(hook)
+		f.crash(t)
+		assert.Empty(t, ran)
+		require.NoError(t, f.child.Restart(worker(f.childOut)))
+		require.NoError(t, f.child.Stop(callCtx(t)))
+		x := nextOf[actor.ChildExit](t, f.parentOut)
+		require.True(t, x.Final)
+		assert.Equal(t, ended{f.child, actor.ErrShutdown}, ready(t, ran, "the hook"))
+	})
+
+	t.Run("it runs when the actor is killed, before Kill returns", func(t *testing.T) {
+		ref := mustSpawn(t, puppet(make(chan any, 4)))
+		hook, ran := endHook()
+		ref.OnStop(hook)
+		ref.Kill()
+		assert.Equal(t, ended{ref, actor.ErrKilled}, ready(t, ran, "the hook"))
+	})
+
+	t.Run("on a stopped actor it runs at once; a cancelled one never runs", func(t *testing.T) {
+		ref := mustSpawn(t, puppet(make(chan any, 4)))
+		hook, ran := endHook()
+		cancel := ref.OnStop(hook)
+		assert.True(t, cancel())
+		assert.False(t, cancel())
+		require.NoError(t, ref.Stop(callCtx(t)))
+		assert.Empty(t, ran, "the cancelled hook did not run")
+		cancel = ref.OnStop(hook)
+		assert.Equal(t, ended{ref, actor.ErrShutdown}, ready(t, ran, "the hook"))
+		assert.False(t, cancel())
+	})
+}

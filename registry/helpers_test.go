@@ -116,16 +116,16 @@ func closed(t testing.TB, ch <-chan struct{}) {
 	}
 }
 
-// dying holds ref in the middle of its death: once it has stopped (Done is
-// closed), the functions that watch it (the registry's among them) run one
-// after the other, in no set order, and one of them, installed here, waits
-// for release. Between dying's channel and release, ref is dead and the
-// registry may or may not have heard of it yet: the window in which races
-// with death happen.
+// dying holds ref in the middle of its death: once it has stopped (Alive is
+// false), the hooks that release what it held (the registry's among them)
+// run one after the other, in no set order, before its Done closes, and one
+// of them, installed here, waits for release. Between dying's channel and
+// release, ref is dead and the registry may or may not have heard of it
+// yet: the window in which races with death happen.
 func dying(t testing.TB, ref *actor.Ref) (dead <-chan struct{}, release func()) {
 	t.Helper()
 	entered, gate := make(chan struct{}), make(chan struct{})
-	ref.AfterStop(func(*actor.Ref, error) {
+	ref.OnStop(func(*actor.Ref, error) {
 		close(entered)
 		<-gate
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/arbor-go/arbor/actor"
@@ -302,4 +303,73 @@ func TestManyNames(t *testing.T) {
 			require.Same(t, b.ref, ref)
 		}
 	})
+}
+
+// An actor's names and groups are released as part of its end, before
+// anyone can learn of that end: by the time its Done closes or its parent
+// hears of it, a Lookup no longer finds it.
+func TestReleasedBeforeTheEndIsKnown(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		end    func(t *testing.T, ref *actor.Ref)
+		reason error
+	}{
+		{"stopped", func(t *testing.T, ref *actor.Ref) { stop(t, ref) }, actor.ErrShutdown},
+		{"crashed", func(t *testing.T, ref *actor.Ref) { require.NoError(t, ref.Send("crash")) }, errCrash},
+		{"killed", func(t *testing.T, ref *actor.Ref) { ref.Kill() }, actor.ErrKilled},
+	} {
+		t.Run("the names and groups of an actor "+tc.name+" are gone before its Done closes", func(t *testing.T) {
+			b := spawnBox(t, actor.WithLogger(nopLogger()))
+			var mu sync.Mutex
+			released := map[string]bool{} // key -> whether Done was closed then
+			reg := registry.New(registry.WithObserver(func(e registry.Event) {
+				if e.Ref == b.ref && (e.Kind == registry.Unregistered || e.Kind == registry.Left) {
+					mu.Lock()
+					released[e.Name+e.Group] = isClosed(b.ref.Done())
+					mu.Unlock()
+				}
+			}))
+			require.NoError(t, reg.Register("svc", b.ref))
+			require.NoError(t, reg.Join("g", b.ref))
+			tc.end(t, b.ref)
+			closed(t, b.ref.Done())
+			require.ErrorIs(t, b.ref.Err(), tc.reason)
+			_, held := reg.Lookup("svc")
+			assert.False(t, held, "Done is closed: the name is gone")
+			assert.Nil(t, reg.Members("g"))
+			mu.Lock()
+			defer mu.Unlock()
+			assert.Equal(t, map[string]bool{"svc": false, "g": false}, released,
+				"each was released, while Done was still open")
+		})
+	}
+
+	t.Run("the name of a supervised child is gone before its parent hears that it stopped", func(t *testing.T) {
+		reg := registry.New()
+		heard := make(chan bool, 1) // whether the name was still held then
+		parent, err := actor.Spawn(context.Background(), actor.Func(func(c *actor.Context, msg any) error {
+			if x, ok := msg.(actor.ChildExit); ok && x.Final {
+				_, held := reg.Lookup("svc")
+				heard <- held || reg.Members("g") != nil
+			}
+			return nil
+		}), quiet())
+		require.NoError(t, err)
+		t.Cleanup(func() { stop(t, parent) })
+		child := spawnBox(t, actor.WithParent(parent))
+		require.NoError(t, reg.Register("svc", child.ref))
+		require.NoError(t, reg.Join("g", child.ref))
+		stop(t, child.ref)
+		assert.False(t, recv(t, heard), "the parent found the child still registered")
+	})
+}
+
+// isClosed reports whether ch is closed right now.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }

@@ -152,8 +152,9 @@ func (r *Registry) store(name string, e *entry) {
 // already holds it returns nil and changes nothing: one Unregister undoes
 // both. An actor may hold several names.
 //
-// The name is removed when ref stops for good; a supervised restart keeps
-// the Ref, and so the name. Register returns an *InvalidNameError for an
+// The name is removed when ref stops for good, as part of its end: by the
+// time its Done closes or its supervisor hears of the end, the name is free.
+// A supervised restart keeps the Ref, and so the name. Register returns an *InvalidNameError for an
 // invalid name (see ValidName), actor.ErrNilActor for a nil ref, and an error
 // matching actor.ErrStopped if ref has already stopped.
 func (r *Registry) Register(name string, ref *actor.Ref) error {
@@ -164,9 +165,12 @@ func (r *Registry) Register(name string, ref *actor.Ref) error {
 		return actor.ErrNilActor
 	}
 	// Watch for the death first, without the lock: for an actor already
-	// stopped, AfterStop calls back at once, on this goroutine.
+	// stopped, OnStop calls back at once, on this goroutine. OnStop rather
+	// than AfterStop: the name is released as part of the actor's end, so
+	// that whoever learns of the end (Done, its supervisor, a monitor)
+	// finds it free.
 	e := &entry{ref: ref}
-	e.stop = ref.AfterStop(func(*actor.Ref, error) {
+	e.stop = ref.OnStop(func(*actor.Ref, error) {
 		e.dead.Store(true)
 		r.expire(name, e)
 	})
@@ -225,10 +229,10 @@ func (r *Registry) Unregister(name string) error {
 }
 
 // Lookup returns the actor holding name. It takes no lock and allocates
-// nothing. An actor that has just stopped may still be returned until the
-// registry has processed its death (a send to it then fails with
-// actor.ErrStopped); a name is never returned for an actor that did not
-// hold it.
+// nothing. An actor that is stopping may still be returned until its end
+// has released the name, which happens before its Done closes (a send to it
+// then fails with actor.ErrStopped); a name is never returned for an actor
+// that did not hold it.
 func (r *Registry) Lookup(name string) (*actor.Ref, bool) {
 	if ref := r.holder(name); ref != nil {
 		return ref, true

@@ -56,7 +56,8 @@ const (
 	// holds Name in the tree's registry (see WithRegistry).
 	NameRegistered
 	// NameUnregistered: an actor of the tree no longer holds Name: it
-	// stopped for good, or the name was unregistered.
+	// stopped for good (reported before its ChildTerminated, ChildKilled or
+	// ChildExited), or the name was unregistered.
 	NameUnregistered
 	// GroupJoined: an actor of the tree joined Group in the tree's registry
 	// (once more).
