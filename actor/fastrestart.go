@@ -61,7 +61,9 @@ func (r *Ref) reincarnate(a Actor) error {
 	r.inc.Add(1)
 	if r.x != nil {
 		r.x.between = false
-		carried, r.x.carry = r.x.carry, nil
+		if l := r.x.later; l != nil {
+			carried, l.carry = l.carry, nil
+		}
 	}
 	r.mu.Unlock()
 	r.c.reset()
@@ -72,7 +74,7 @@ func (r *Ref) reincarnate(a Actor) error {
 		r.inc.Add(^uint64(0))
 		if carried != nil {
 			r.mu.Lock()
-			r.x.carry = carried
+			r.x.later.carry = carried
 			r.mu.Unlock()
 		}
 		return err

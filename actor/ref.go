@@ -60,8 +60,12 @@ type Ref struct {
 // extras hold what only some actors need, behind one pointer so that the
 // others do not pay for it. They are guarded by Ref.mu.
 type extras struct {
-	ended    bool  // stopped for good
-	gone     bool  // ended, and its monitors on others removed: done may close
+	ended bool // stopped for good
+	gone  bool // ended, and its monitors on others removed: done may close
+	// between is set from the end of a supervised incarnation until the
+	// next one starts: no incarnation runs to receive a linked exit, and
+	// later.carry keeps the first that comes for the next one (see linkExit).
+	between  bool
 	reason   error // why, once ended
 	id       *uuid.UUID
 	done     chan struct{}
@@ -71,13 +75,23 @@ type extras struct {
 	unregCtx func() bool
 	ends     *endHooks // what the actor releases as part of an end (see endhook.go)
 	logger   *zerolog.Logger
-	dead     uint64          // dead letters counted
-	paused   []chan struct{} // closed when the actor next suspends (Suspend waits on them)
-	// between is set from the end of a supervised incarnation until the
-	// next one starts: no incarnation runs to receive a linked exit, and
-	// carry keeps the first that comes for the next one (see linkExit).
-	between bool
-	carry   error
+	dead     uint64 // dead letters counted
+	later    *later // made on first use: fewer actors still need it
+}
+
+// later is what waits for an actor's next suspension or incarnation, kept
+// off extras, which every actor that ends makes, to hold them to 128 bytes.
+type later struct {
+	paused []chan struct{} // closed when the actor next suspends (Suspend waits on them)
+	carry  error           // a linked exit for the next incarnation (see linkExit)
+}
+
+// wait returns x's later, making it if needed. Ref.mu must be held.
+func (x *extras) wait() *later {
+	if x.later == nil {
+		x.later = &later{}
+	}
+	return x.later
 }
 
 // ended reports whether the actor has stopped for good. r.mu must be held.

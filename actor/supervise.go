@@ -101,8 +101,8 @@ func (r *Ref) Suspend(ctx context.Context, reason error) error {
 func (r *Ref) suspendWaiter() chan struct{} {
 	ch := make(chan struct{})
 	r.mu.Lock()
-	x := r.more()
-	x.paused = append(x.paused, ch)
+	l := r.more().wait()
+	l.paused = append(l.paused, ch)
 	r.mu.Unlock()
 	return ch
 }
@@ -111,9 +111,10 @@ func (r *Ref) suspendWaiter() chan struct{} {
 // or stopped already would keep it until its next suspension, or for ever.
 func (r *Ref) dropSuspendWaiter(ch chan struct{}) {
 	r.mu.Lock()
-	if r.x != nil {
-		if i := slices.Index(r.x.paused, ch); i >= 0 {
-			r.x.paused = slices.Delete(r.x.paused, i, i+1)
+	if r.x != nil && r.x.later != nil {
+		l := r.x.later
+		if i := slices.Index(l.paused, ch); i >= 0 {
+			l.paused = slices.Delete(l.paused, i, i+1)
 		}
 	}
 	r.mu.Unlock()
@@ -121,11 +122,11 @@ func (r *Ref) dropSuspendWaiter(ch chan struct{}) {
 
 func (r *Ref) wakeSuspendWaiters() {
 	r.mu.Lock()
-	if r.x != nil {
-		for _, ch := range r.x.paused {
+	if r.x != nil && r.x.later != nil {
+		for _, ch := range r.x.later.paused {
 			close(ch)
 		}
-		r.x.paused = nil
+		r.x.later.paused = nil
 	}
 	r.mu.Unlock()
 }

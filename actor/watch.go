@@ -220,8 +220,8 @@ func (r *Ref) linkExit(from *Ref, reason error) {
 	inc := r.inc.Load()
 	carried := false
 	if !trap && reason != nil && r.x != nil && r.x.between {
-		if r.x.carry == nil {
-			r.x.carry = reason // asked of the next incarnation by reincarnate
+		if l := r.x.wait(); l.carry == nil {
+			l.carry = reason // asked of the next incarnation by reincarnate
 		}
 		carried = true
 	}

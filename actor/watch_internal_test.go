@@ -147,7 +147,7 @@ func TestSuspendLeavesNoWaiter(t *testing.T) {
 	require.ErrorIs(t, child.Suspend(ctx, ErrShutdown), ErrStopped)
 	child.mu.Lock()
 	defer child.mu.Unlock()
-	assert.Empty(t, child.x.paused)
+	assert.Empty(t, child.x.wait().paused)
 }
 
 // A target that stops while Monitor runs leaves no record with the watcher
@@ -334,7 +334,7 @@ func TestSuspendCutShortLeavesNoWaiter(t *testing.T) {
 	child.Kill() // as the tree does after a Suspend that timed out
 	close(release)
 	child.mu.Lock()
-	n := len(child.x.paused)
+	n := len(child.x.wait().paused)
 	child.mu.Unlock()
 	if n != 0 {
 		t.Fatalf("%d waiters left behind by Suspends that returned", n)
