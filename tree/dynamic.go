@@ -235,14 +235,16 @@ func (m dynTerminateCmd) handle(s *supervisor, c *actor.Context) error {
 }
 
 // stopParallel stops every child at once, as a dynamic supervisor does.
-func (s *supervisor) stopParallel(bound, outer context.Context) {
+// They share the budget: each may take it whole.
+func (s *supervisor) stopParallel(b *stopBudget) {
 	var wg sync.WaitGroup
 	for ch := range s.children.all() {
-		b, r := s.stopPlan(ch, bound, outer) // here: the children's goroutines read no supervisor state
+		bound, r, cancel := b.plan(ch) // here: the children's goroutines read no supervisor state
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.shutdownWith(ch, b, r, nil)
+			defer cancel()
+			s.shutdownWith(ch, bound, r, nil)
 		}()
 	}
 	wg.Wait()

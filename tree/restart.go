@@ -276,9 +276,7 @@ func (s *supervisor) giveUp(c *actor.Context, cause error, childID string, last 
 			Reason: last, Restarts: s.window.Restarts(s.env.clock.Now())}, "")
 	}
 	s.env.noteStopping(s)
-	bound, outer, cancel := s.stopBound()
-	s.stopAll(bound, outer)
-	cancel()
+	s.stopAll(s.stopBudget())
 	s.ending = true
 	c.Stop(&ExitReason{Supervisor: s.path, Child: childID, Cause: cause, Last: last})
 }

@@ -34,7 +34,7 @@ func (s *supervisor) shutdown(ch *child, bound context.Context) {
 }
 
 // shutdownWith is shutdown with the shutdown setting r to stop ch with (see
-// stopPlan) and the timer to wait with: *timer, made on first use and kept
+// stopBudget.plan) and the timer to wait with: *timer, made on first use and kept
 // for the next stops, or, if timer is nil (children stopped in parallel),
 // one of its own.
 func (s *supervisor) shutdownWith(ch *child, bound context.Context, r resolved, timer **time.Timer) {
@@ -67,15 +67,10 @@ func (s *supervisor) stopChild(ch *child, bound context.Context, r resolved, tim
 		if !stopWithin(ref, r, bound, timer) {
 			ref.Kill()
 			ev.Reason = actor.ErrKilled
-			// Stuck if the whole stop ran out first, killed if the child's
-			// own timeout did. The budget is the sum of those timeouts, and
-			// the stop's own work counts in none of them: a budget spent
-			// while a child with a timeout of its own was waiting cut that
-			// timeout a moment short, and the child is killed for it.
+			// Stuck if the whole stop ran out first (see stopBudget),
+			// killed if the child's own timeout did.
 			name := s.path + "/" + ch.id
-			cut := r.mode != shutdownTimeout ||
-				time.Since(start) < r.timeout && context.Cause(bound) != errBudgetSpent
-			if bound.Err() != nil && cut {
+			if bound.Err() != nil && (r.mode != shutdownTimeout || time.Since(start) < r.timeout) {
 				ev.Kind = Stuck
 				s.env.noteStuck(name)
 			} else {
@@ -183,9 +178,9 @@ func (s *supervisor) suspend(ch *child) {
 }
 
 // stopAll stops every child in reverse start order and cancels pending
-// restarts. Temporary children are dropped, as OTP does on a shutdown. bound
-// is the whole stop's, derived from outer (see stopBound and stopPlan).
-func (s *supervisor) stopAll(bound, outer context.Context) {
+// restarts. Temporary children are dropped, as OTP does on a shutdown. b
+// bounds the whole stop (see stopBudget).
+func (s *supervisor) stopAll(b *stopBudget) {
 	for token, g := range s.pending {
 		if g.timer != nil {
 			g.timer.Stop()
@@ -193,67 +188,86 @@ func (s *supervisor) stopAll(bound, outer context.Context) {
 		delete(s.pending, token)
 	}
 	if s.dyn != nil {
-		s.stopParallel(bound, outer)
+		s.stopParallel(b)
 		s.releaseAll()
 		s.clearChildren()
 		return
 	}
 	for ch := range s.children.backward() {
-		b, r := s.stopPlan(ch, bound, outer)
-		s.shutdownWith(ch, b, r, &s.timer)
+		bound, r, cancel := b.plan(ch)
+		start := time.Now()
+		s.shutdownWith(ch, bound, r, &s.timer)
+		cancel()
+		b.spend(r, time.Since(start))
 		if ch.state == Running || ch.state == Restarting {
 			s.setState(ch, Restarting)
 		}
 	}
 }
 
-// stopBound returns the bound of a whole stop of this supervisor, its
-// budget, within outer: at the root, the context of the Stop call; below it,
-// none (the parent cuts a stop that outlives its own bound).
-func (s *supervisor) stopBound() (bound, outer context.Context, cancel context.CancelFunc) {
-	outer = context.Background()
-	if s.root != nil {
-		if c := s.root.stopContext(); c != nil {
-			outer = c
-		}
-	}
-	if d, ok := s.budget(); ok {
-		bound, cancel = context.WithTimeoutCause(outer, d, errBudgetSpent)
-	} else {
-		bound, cancel = context.WithCancel(outer)
-	}
-	return bound, outer, cancel
+// stopBudget bounds a whole stop of a supervisor twice: by outer, at the
+// root the context of the Stop call (below it, none: the parent cuts a stop
+// that outlives its share), and by the budget (see budget), which only the
+// waits for the children spend, each child's at most its own timeout: the
+// stop's own work between them (a kill, an event) is no child's, and must
+// not cut the last child's timeout short. A child whose timeout fits in what
+// is left of the budget waits for it in full; one whose timeout does not
+// fit, or that has none, waits for what is left, and is stuck if it
+// outlives that.
+type stopBudget struct {
+	outer   context.Context
+	left    time.Duration
+	bounded bool
 }
 
-// errBudgetSpent is the cause of a whole stop's bound that its budget ended,
-// rather than the context of a Stop call.
-var errBudgetSpent = errors.New("tree: the stop's budget is spent")
+// stopBudget returns the bounds of a whole stop of s, from now.
+func (s *supervisor) stopBudget() *stopBudget {
+	b := &stopBudget{outer: context.Background()}
+	if s.root != nil {
+		if c := s.root.stopContext(); c != nil {
+			b.outer = c
+		}
+	}
+	b.left, b.bounded = s.budget()
+	return b
+}
+
+// unbounded is the budget of a stop bounded by nothing (a start that
+// failed stops what it started as OTP does, without limit).
+func unbounded() *stopBudget { return &stopBudget{outer: context.Background()} }
 
 // stopMargin is the time a child supervisor is given, beyond its budget, to
 // take its parent's request to stop and begin its own.
 const stopMargin = time.Second
 
-// stopPlan returns what bounds the stop of ch within a whole stop bounded by
-// bound (derived from outer), and the shutdown setting to stop it with: its
-// own, but for a child supervisor without a timeout of its own whose own
-// stop is bounded. That one bounds itself, with the budget its parent counted
-// for it, and kills and reports what outlives it; cut by its parent's bound,
-// which began a moment before its own, it would be reported stuck instead
-// whenever a child of its took its whole timeout, and at once if it had no
-// children (a budget of 0). It is given its budget plus stopMargin, as a
-// shutdown timeout, within outer: a supervisor busy in a message when asked
-// to stop (a child's Init that blocks) cannot hold the stop up for longer.
-func (s *supervisor) stopPlan(ch *child, bound, outer context.Context) (context.Context, resolved) {
-	if ch.r.mode != shutdownInfinity || ch.sub == nil {
-		return bound, ch.r
+// plan returns what bounds the stop of ch, and the shutdown setting to stop
+// it with: its own, but for a child supervisor without a timeout of its own
+// whose own stop is bounded. That one bounds itself, with the budget its
+// parent counted for it, and kills and reports what outlives it; it is
+// given that budget plus stopMargin as a shutdown timeout: a supervisor busy
+// in a message when asked to stop (a child's Init that blocks) cannot hold
+// the stop up for longer. cancel releases the bound.
+func (b *stopBudget) plan(ch *child) (bound context.Context, r resolved, cancel context.CancelFunc) {
+	r = ch.r
+	if r.mode == shutdownInfinity && ch.sub != nil {
+		if d, ok := ch.share(); ok {
+			r.mode, r.timeout = shutdownTimeout, d
+		}
 	}
-	d, ok := ch.share()
-	if !ok {
-		return bound, ch.r // no bound of its own: the parent's grace covers it
+	if !b.bounded || r.mode == shutdownBrutal || r.mode == shutdownTimeout && r.timeout <= b.left {
+		return b.outer, r, func() {}
 	}
-	r := ch.r
-	r.mode, r.timeout = shutdownTimeout, d
-	return outer, r
+	bound, cancel = context.WithTimeout(b.outer, b.left)
+	return bound, r, cancel
+}
+
+// spend counts the wait for a child stopped with r, which took took, in
+// the budget: at most its own timeout.
+func (b *stopBudget) spend(r resolved, took time.Duration) {
+	if r.mode == shutdownTimeout {
+		took = min(took, r.timeout)
+	}
+	b.left = max(b.left-took, 0)
 }
 
 // budget is the longest a stop of this supervisor takes when its children
@@ -263,7 +277,7 @@ func (s *supervisor) stopPlan(ch *child, bound, outer context.Context) (context.
 // ShutdownGrace. A child's share is its shutdown timeout, nothing for a
 // brutal kill, and, for a child supervisor without a timeout of its own, that
 // supervisor's budget, counted the same way on its own children, plus the
-// margin it is given to begin its stop (see stopPlan). A child without any
+// margin it is given to begin its stop (see stopBudget.plan). A child without any
 // limit (ShutdownInfinity, or a supervisor whose budget has none) counts for
 // nothing when there is a grace, which then covers it; without a grace it
 // makes the budget unbounded (ok false), as OTP's infinity.
@@ -301,7 +315,7 @@ func (ch *child) share() (time.Duration, bool) {
 			return 0, true // never started: nothing to stop
 		}
 		d, ok := ch.sub.budget()
-		return d + stopMargin, ok // the margin it is given (see stopPlan)
+		return d + stopMargin, ok // the margin it is given (see stopBudget.plan)
 	}
 	return 0, false
 }

@@ -242,3 +242,33 @@ func TestBusyRootStopIsBounded(t *testing.T) {
 		assert.Contains(t, rep.Abandoned, "root/slow")
 	})
 }
+
+// A child whose own timeout no longer fits in what is left of the budget (a
+// sibling without limit, covered by ShutdownGrace, took it all) is stuck
+// when the budget runs out, not killed for a timeout it was never given.
+func TestBudgetSpentBeforeOwnTimeoutIsStuck(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	running := make(chan struct{}, 2)
+	sup, err := tree.Start(context.Background(), tree.Spec{ShutdownGrace: 30 * time.Millisecond,
+		Children: []tree.ChildSpec{
+			stubborn("a", release, running, tree.Shutdown(300*time.Millisecond)),
+			stubborn("inf", release, running, tree.ShutdownInfinity()),
+		}}, quiet())
+	require.NoError(t, err)
+	<-running
+	<-running
+	sub := sup.Subscribe(64)
+	rep := sup.Stop(context.Background())
+	// inf, stopped first, holds the stop until the budget (300 + 30 ms) is
+	// spent; then nothing is left for a.
+	assert.ElementsMatch(t, []string{"root/inf", "root/a"}, rep.Stuck)
+	assert.Empty(t, rep.Killed)
+	kinds := map[string]tree.EventKind{}
+	for ev := range sub.Events() {
+		if ev.Child != "" {
+			kinds[ev.Child] = ev.Kind
+		}
+	}
+	assert.Equal(t, tree.Stuck, kinds["a"])
+}

@@ -177,10 +177,10 @@ func (s *handle) stopOnce(ctx context.Context) StopReport {
 	var rep StopReport
 	// A root busy in a message (a child's Init that blocks) cannot hold the
 	// stop up for longer than its budget and the margin a child supervisor
-	// is given (see stopPlan).
+	// is given (see stopBudget.plan).
 	wait, cancel := ctx, context.CancelFunc(func() {})
 	if d, ok := s.sup.budget(); ok {
-		wait, cancel = context.WithTimeoutCause(ctx, d+stopMargin, errBudgetSpent)
+		wait, cancel = context.WithTimeout(ctx, d+stopMargin)
 	}
 	err := s.ref.Stop(wait)
 	cancel()

@@ -183,7 +183,7 @@ func (s *supervisor) Init(c *actor.Context) error {
 		ch := &child{id: cs.ID, r: resolve(s.spec, cs), state: Stopped}
 		s.addChild(ch)
 		if err := s.startOrQueue(ch); err != nil {
-			s.stopAll(context.Background(), context.Background())
+			s.stopAll(unbounded())
 			s.releaseAll()
 			s.cancel()
 			s.unwatch()
@@ -200,9 +200,7 @@ func (s *supervisor) Init(c *actor.Context) error {
 func (s *supervisor) Terminate(c *actor.Context, reason error) {
 	s.closeFast()
 	s.env.noteStopping(s)
-	bound, outer, cancel := s.stopBound()
-	defer cancel()
-	s.stopAll(bound, outer)
+	s.stopAll(s.stopBudget())
 	s.releaseAll()
 	s.cancel()
 	s.unwatch()
