@@ -1,6 +1,7 @@
 package actor
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -27,6 +28,7 @@ type config struct {
 	dir         Directory
 	dirSet      bool
 	restarter   Restarter
+	startCtx    context.Context
 	err         error
 }
 
@@ -79,6 +81,22 @@ func WithParent(parent *Ref) Option {
 // in place without waking its parent (see Restarter). Actors spawned with
 // Context.Spawn do not inherit it. Without WithParent it has no effect.
 func WithRestarter(rs Restarter) Option { return func(c *config) { c.restarter = rs } }
+
+// WithStartContext bounds the actor's start by ctx as well as by the spawn
+// context: if ctx ends before Init has returned, the actor stops as when its
+// spawn context ends (Init's context is cancelled, with ErrShutdown as its
+// cause), and Spawn fails with ErrShutdown. Once Spawn has returned, ctx
+// does nothing more. A supervisor passes its own context while it starts its
+// children: a start it gives up does not wait for a child's Init, and the
+// children it has started stay for it to stop, in order.
+func WithStartContext(ctx context.Context) Option {
+	return func(c *config) {
+		if ctx == nil {
+			c.err = fmt.Errorf("%w: nil start context", ErrInvalidOption)
+		}
+		c.startCtx = ctx
+	}
+}
 
 // WithTrapExits makes the actor trap exits from its first message on, as
 // Context.TrapExits(true) does later.

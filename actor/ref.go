@@ -154,6 +154,9 @@ func spawn(ctx context.Context, a Actor, inherited *settings, opts []Option) (*R
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if cfg.startCtx != nil && cfg.startCtx.Err() != nil {
+		return nil, ErrShutdown
+	}
 	r := &Ref{name: cfg.name, parent: cfg.parent, spawn: ctx, set: cfg.settings(inherited)}
 	mbOpts := cfg.mailbox
 	if mbOpts.Capacity > 0 && (mbOpts.Policy == mailbox.DropNewest || mbOpts.Policy == mailbox.DropOldest) {
@@ -192,10 +195,24 @@ func spawn(ctx context.Context, a Actor, inherited *settings, opts []Option) (*R
 		r.more().unregCtx = unreg // undone as the actor ends, a failed Init's too
 		r.mu.Unlock()
 	}
+	var stopStart func() bool
+	if sc := cfg.startCtx; sc != nil && sc.Done() != nil {
+		stopStart = context.AfterFunc(sc, func() { r.requestExit(ErrShutdown, true, false) })
+	}
 	if err := r.start(a); err != nil {
+		if stopStart != nil {
+			stopStart()
+		}
 		r.parent = nil // a failed spawn is reported to the caller, not to a parent
 		r.finish(err)
 		return nil, err
+	}
+	if stopStart != nil && !stopStart() {
+		// The start context ended while Init ran: the start fails, and the
+		// incarnation that Init began ends as any does.
+		r.parent = nil
+		r.endIncarnation(ErrShutdown, true)
+		return nil, ErrShutdown
 	}
 	r.launch()
 	return r, nil

@@ -281,3 +281,60 @@ func TestSpawnIdentity(t *testing.T) {
 		assert.Equal(t, "<nil>", ref.String())
 	})
 }
+
+func TestStartContext(t *testing.T) {
+	t.Run("its end during Init fails the spawn and ends Init's context", func(t *testing.T) {
+		start, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		ref, err := actor.Spawn(context.Background(), &lifecycle{init: func(c *actor.Context) error {
+			cancel()
+			select {
+			case <-c.Context().Done():
+				return context.Cause(c.Context())
+			case <-time.After(patience):
+				return errors.New("Init's context did not end with the start context")
+			}
+		}}, actor.WithStartContext(start))
+		assert.ErrorIs(t, err, actor.ErrShutdown)
+		assert.Nil(t, ref)
+	})
+	t.Run("an Init that succeeds all the same is ended, Terminate included", func(t *testing.T) {
+		start, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		terminated := make(chan error, 1)
+		ref, err := actor.Spawn(context.Background(), &lifecycle{
+			init: func(c *actor.Context) error {
+				cancel()
+				<-c.Context().Done()
+				return nil // a connect that succeeds as the start is given up
+			},
+			terminate: func(_ *actor.Context, reason error) { terminated <- reason },
+		}, actor.WithStartContext(start))
+		assert.ErrorIs(t, err, actor.ErrShutdown)
+		assert.Nil(t, ref)
+		assert.ErrorIs(t, next(t, terminated), actor.ErrShutdown)
+	})
+	t.Run("its end after the spawn does nothing", func(t *testing.T) {
+		start, cancel := context.WithCancel(context.Background())
+		out := make(chan any, 1)
+		ref := mustSpawn(t, puppet(out), actor.WithStartContext(start))
+		cancel()
+		require.NoError(t, ref.Send("still here"))
+		assert.Equal(t, "still here", next(t, out))
+		assert.True(t, ref.Alive())
+	})
+	t.Run("an ended one fails the spawn before Init", func(t *testing.T) {
+		start, cancel := context.WithCancel(context.Background())
+		cancel()
+		ran := false
+		_, err := actor.Spawn(context.Background(), &lifecycle{init: func(*actor.Context) error { ran = true; return nil }},
+			actor.WithStartContext(start))
+		assert.ErrorIs(t, err, actor.ErrShutdown)
+		assert.False(t, ran)
+	})
+	t.Run("a nil one is refused", func(t *testing.T) {
+		var none context.Context
+		_, err := actor.Spawn(context.Background(), puppet(nil), actor.WithStartContext(none))
+		assert.ErrorIs(t, err, actor.ErrInvalidOption)
+	})
+}

@@ -156,3 +156,62 @@ func TestCtxEndsDuringStart(t *testing.T) {
 		assert.ErrorIs(t, tree.Run(none, spec, quiet()), actor.ErrNilContext)
 	})
 }
+
+// terminated reports its Terminate on log and closes gone, if set; its
+// Init runs init, if set.
+type terminated struct {
+	name string
+	log  chan<- string
+	gone chan struct{}
+	init func(c *actor.Context)
+}
+
+func (w *terminated) Init(c *actor.Context) error {
+	if w.init != nil {
+		w.init(c)
+	}
+	return nil
+}
+
+func (w *terminated) Receive(*actor.Context, any) error { return nil }
+
+func (w *terminated) Terminate(*actor.Context, error) {
+	w.log <- w.name
+	if w.gone != nil {
+		close(w.gone)
+	}
+}
+
+// When Start's ctx ends during a child's Init that succeeds all the same,
+// the children stop in reverse start order, whether the start was given up
+// or returned the tree, which then stops as by Stop: the end reaches the
+// child starting, never the ones started before it.
+func TestCtxEndsDuringAnInitThatIgnoresIt(t *testing.T) {
+	log := make(chan string, 4)
+	aGone := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := tree.Start(ctx, tree.Spec{Children: []tree.ChildSpec{
+		tree.Worker("a", func() actor.Actor { return &terminated{name: "a", log: log, gone: aGone} }),
+		tree.Worker("b", func() actor.Actor {
+			return &terminated{name: "b", log: log, init: func(c *actor.Context) {
+				cancel()
+				select { // its own context ends with the start's
+				case <-c.Context().Done():
+				case <-time.After(wait):
+					t.Error("the child starting never saw the start's ctx end")
+				}
+				select { // a connect that succeeds all the same; a must not stop meanwhile
+				case <-aGone:
+				case <-time.After(200 * time.Millisecond):
+				}
+			}}
+		}),
+	}}, quiet())
+	if err != nil {
+		var serr *tree.StartError
+		require.ErrorAs(t, err, &serr, "the start was given up")
+		assert.Equal(t, "b", serr.Child)
+	}
+	assert.Equal(t, []string{"b", "a"}, []string{<-log, <-log}, "stopped in reverse start order")
+}

@@ -112,10 +112,10 @@ type supervisor struct {
 	turns     uint64                // numbers the places in waiting
 	unsettled []*child              // children that may have a subtree slot to give back
 	window    *strategy.Window      // guarded by mu
-	ctx       context.Context       // the children's spawn context, but at Init (see spawnCtx)
+	ctx       context.Context       // the children's spawn context
 	cancel    context.CancelFunc
-	spawnCtx  context.Context // the spawn context of the children started now
-	starting  *child          // the child being started, guarded by mu (see abandon)
+	startOpt  actor.Option // bounds the start of the children that Init starts (see startAtInit)
+	starting  *child       // the child being started, guarded by mu (see abandon)
 	pending   map[uint64]*group
 	ending    bool // the incarnation is ending: handle nothing more
 	unwatch   func() bool
@@ -152,18 +152,8 @@ func (s *supervisor) Init(c *actor.Context) error {
 	s.clearChildren()
 	s.ending = false
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	// The children started by Init see the supervisor's own end during it
-	// (the ctx of a root's Start, a Stop), through the context of their
-	// Init: a start given up meanwhile stops a child's dial rather than wait
-	// for it. Once Init is over, their spawn context ends only with s.ctx:
-	// the supervisor stops its children itself, in order.
-	initCtx, cancelInit := context.WithCancelCause(s.ctx)
-	stopInit := context.AfterFunc(c.Context(), func() { cancelInit(context.Cause(c.Context())) })
-	s.spawnCtx = initCtx
-	defer func() {
-		stopInit()
-		s.spawnCtx = s.ctx
-	}()
+	s.startOpt = actor.WithStartContext(c.Context())
+	defer func() { s.startOpt = nil }() // children started later are the supervisor's to stop
 	s.pool = s.above
 	if n := s.spec.SubtreeMaxRunning; n > 0 {
 		s.pool = newPool(s.above, n)
@@ -182,7 +172,7 @@ func (s *supervisor) Init(c *actor.Context) error {
 	for _, cs := range s.spec.Children {
 		ch := &child{id: cs.ID, r: resolve(s.spec, cs), state: Stopped}
 		s.addChild(ch)
-		if err := s.startOrQueue(ch); err != nil {
+		if err := s.startAtInit(c, ch); err != nil {
 			s.stopAll(unbounded())
 			s.releaseAll()
 			s.cancel()
@@ -194,6 +184,19 @@ func (s *supervisor) Init(c *actor.Context) error {
 	s.env.emit(Event{Kind: SupervisorStarted, Supervisor: s.path, Ref: s.self}, "")
 	s.openFast()
 	return nil
+}
+
+// startAtInit starts ch, or queues it, as Init does: the supervisor's end
+// during this start (the ctx of a root's Start, a Stop) stops the child
+// starting (see actor.WithStartContext), so that a child's Init that dials
+// gives up with the start, which fails; Init then stops the children
+// started before, in reverse order. The end reaches no other child: the
+// supervisor stops them itself, in order.
+func (s *supervisor) startAtInit(c *actor.Context, ch *child) error {
+	if own := c.Context(); own.Err() != nil {
+		return context.Cause(own) // given up before this child
+	}
+	return s.startOrQueue(ch)
 }
 
 // Terminate stops the children left, in reverse start order.
@@ -267,7 +270,7 @@ func (s *supervisor) makeActor(ch *child) (a actor.Actor, err error) {
 }
 
 func (s *supervisor) spawnOpts(ch *child) []actor.Option {
-	opts := make([]actor.Option, 0, len(ch.r.spec.actorOpts)+7)
+	opts := make([]actor.Option, 0, len(ch.r.spec.actorOpts)+8)
 	if s.env.dirOpt != nil {
 		opts = append(opts, s.env.dirOpt) // first, so that ActorOptions may override it
 	}
@@ -282,6 +285,9 @@ func (s *supervisor) spawnOpts(ch *child) []actor.Option {
 	}
 	if s.fastEligible(ch) {
 		opts = append(opts, s.fastOption(ch))
+	}
+	if s.startOpt != nil {
+		opts = append(opts, s.startOpt)
 	}
 	return opts
 }
@@ -321,7 +327,7 @@ func (s *supervisor) start(ch *child, attempt int) error {
 			}
 		}
 		if ch.ref == nil || !ch.ref.Alive() {
-			ch.ref, err = actor.Spawn(s.spawnCtx, a, s.spawnOpts(ch)...)
+			ch.ref, err = actor.Spawn(s.ctx, a, s.spawnOpts(ch)...)
 			if err == nil {
 				s.keep(ch)
 				err = s.register(ch) // a new Ref: its name is to be given
