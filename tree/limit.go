@@ -74,10 +74,21 @@ func (s *supervisor) queued() bool {
 	return false
 }
 
-// startOrQueue starts ch at once if a slot is free and no child waits for
-// one, else queues it.
+// mustWait reports whether ch must wait for a slot: it needs one (any child
+// under MaxRunning; a worker or task under a subtree cap, see pooled) and
+// none is free, or a child queued before it waits for one; otherwise it has
+// taken what it needs.
+func (s *supervisor) mustWait(ch *child) bool {
+	if s.spec.MaxRunning <= 0 && !s.pooled(ch) {
+		return false
+	}
+	return s.queued() || s.full() || !s.take(ch)
+}
+
+// startOrQueue starts ch at once unless it must wait for a slot, and then
+// queues it.
 func (s *supervisor) startOrQueue(ch *child) error {
-	if s.queued() || s.full() || !s.take(ch) {
+	if s.mustWait(ch) {
 		s.queue(ch)
 		return nil
 	}

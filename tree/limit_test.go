@@ -223,3 +223,20 @@ func TestGroupRestartKeepsTheQueueOrder(t *testing.T) {
 	assert.Equal(t, tree.Running, stateOf(t, sup, "w"), "w was queued first")
 	assert.Equal(t, tree.Waiting, stateOf(t, sup, "s"))
 }
+
+// A child that takes no slot (a nested supervisor, under SubtreeMaxRunning
+// alone) starts at once, even when a worker before it waits for one: it
+// has nothing to wait for.
+func TestSlotlessChildIsNotQueued(t *testing.T) {
+	sup := start(t, tree.Spec{SubtreeMaxRunning: 1, Children: []tree.ChildSpec{
+		worker("w1", nil),
+		worker("w2", nil),
+		tree.Supervisor("n", tree.Spec{Children: []tree.ChildSpec{worker("x", nil)}}),
+	}})
+	require.Equal(t, tree.Running, stateOf(t, sup, "w1"))
+	require.Equal(t, tree.Waiting, stateOf(t, sup, "w2"))
+	assert.Equal(t, tree.Running, stateOf(t, sup, "n"), "a nested supervisor takes no slot")
+	x, state := childOf(t, refOf(t, sup, "n"), "x")
+	assert.Nil(t, x)
+	assert.Equal(t, tree.Waiting, state, "its worker waits for the subtree's slot, in it")
+}

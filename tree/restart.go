@@ -123,7 +123,7 @@ func (s *supervisor) collateral(ch *child) *group {
 		case x == ch || x.state == Running || x.state == Restarting:
 		case x.state == Waiting:
 			continue
-		case s.queued() || s.full() || !s.take(x):
+		case s.mustWait(x):
 			// A stopped child that OTP would start again, but no slot is
 			// free, or one is and goes to a child queued before (see admit).
 			s.queue(x)
