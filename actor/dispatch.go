@@ -310,7 +310,7 @@ func (r *Ref) cancelIncarnation(reason error) {
 	r.cancelIncarnationLocked(reason)
 	ends := r.takeIncarnationHooks()
 	r.mu.Unlock()
-	runEndHooks(ends, r, reason)
+	r.runIncarnationHooks(ends, reason)
 }
 
 func (r *Ref) cancelIncarnationLocked(reason error) {
@@ -338,7 +338,7 @@ func (r *Ref) closeIncarnation(reason error, next bool) {
 	}
 	ends := r.takeIncarnationHooks()
 	r.mu.Unlock()
-	runEndHooks(ends, r, reason)
+	r.runIncarnationHooks(ends, reason)
 }
 
 func causeOf(reason error) error {
@@ -386,14 +386,20 @@ func (r *Ref) announce(reason error) {
 	unreg, end.unregCtx = end.unregCtx, nil
 	monitors, end.monitors = end.monitors, nil
 	inc, life := r.takeEndHooks()
+	ends := end.ends
 	r.mu.Unlock()
 
 	if unreg != nil {
 		unreg()
 	}
-	// What the actor held is released before anyone hears of its end.
+	// What the actor held is released before anyone hears of its end, the
+	// hooks of an incarnation that ended meanwhile included (a Kill while
+	// they ran).
 	runEndHooks(inc, r, reason)
 	runEndHooks(life, r, reason)
+	if ends != nil {
+		ends.running.Wait()
+	}
 	for id, target := range monitors {
 		target.removeWatch(id) // outside r.mu: two actors that watch each other may end together
 	}

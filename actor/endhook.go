@@ -1,5 +1,7 @@
 package actor
 
+import "sync"
+
 // End hooks release, as part of an end, what an actor holds in the name of
 // one incarnation (OnIncarnationEnd) or of its whole life (OnStop): they run
 // on the goroutine that ends it, before anyone can learn of that end (its
@@ -12,6 +14,10 @@ package actor
 type endHooks struct {
 	inc  map[uint64]func(*Ref, error) // end with the running incarnation
 	life map[uint64]func(*Ref, error) // end with the actor
+	// running counts the incarnation ends whose hooks run, outside Ref.mu:
+	// the actor's end for good (a Kill meanwhile) waits for them before it
+	// is made known. Added to under Ref.mu before the actor has ended only.
+	running sync.WaitGroup
 }
 
 // OnIncarnationEnd arranges for f to run once, with the reason, when the
@@ -24,7 +30,8 @@ type endHooks struct {
 //
 // f runs on the goroutine that ends the incarnation, after Terminate and
 // before the parent, the Restarter, Done, monitors and links learn of the
-// end. It must be quick, must not block, and must not wait for the actor.
+// end. It must be quick, must not block, and must neither wait for the
+// actor nor stop it: its end for good waits for hooks that are running.
 // Made between two incarnations (a supervised actor waiting for its
 // restart), it is for the next one. On an actor that has stopped for good,
 // f runs at once, on the caller's goroutine, with the exit reason; on a nil
@@ -102,15 +109,26 @@ func (r *Ref) dropEndHook(id uint64, life bool) bool {
 }
 
 // takeIncarnationHooks returns the end hooks of the running incarnation and
-// forgets them: hooks made from now on are for the next incarnation. r.mu
-// must be held.
+// forgets them: hooks made from now on are for the next incarnation. The
+// caller runs them with runIncarnationHooks. r.mu must be held.
 func (r *Ref) takeIncarnationHooks() map[uint64]func(*Ref, error) {
-	if r.x == nil || r.x.ends == nil {
+	if r.x == nil || r.x.ends == nil || len(r.x.ends.inc) == 0 {
 		return nil
 	}
 	fs := r.x.ends.inc
 	r.x.ends.inc = nil
+	r.x.ends.running.Add(1) // the actor has not ended: announce took them otherwise
 	return fs
+}
+
+// runIncarnationHooks runs the hooks that takeIncarnationHooks took, without
+// locks held, and lets an end for good that waits for them go on.
+func (r *Ref) runIncarnationHooks(fs map[uint64]func(*Ref, error), reason error) {
+	if fs == nil {
+		return
+	}
+	defer r.x.ends.running.Done() // x and ends, once made, stay
+	runEndHooks(fs, r, reason)
 }
 
 // takeEndHooks returns every end hook left, for the actor's end for good:

@@ -56,33 +56,44 @@ func (r *Ref) reincarnate(a Actor) error {
 	if _, isTask := a.(*task); isTask != (r.wake != nil) {
 		return ErrInvalidOption
 	}
-	var carried error
+	var carried Exit
 	r.mu.Lock() // linkExit reads the count and the mark together
-	r.inc.Add(1)
+	inc := r.inc.Add(1)
 	if r.x != nil {
 		r.x.between = false
 		if l := r.x.later; l != nil {
-			carried, l.carry = l.carry, nil
+			carried, l.carry = l.carry, Exit{}
 		}
 	}
 	r.mu.Unlock()
 	r.c.reset()
 	if err := r.start(a); err != nil {
 		// The incarnation that failed to start never was: start marked the
-		// actor between incarnations again, and the carried exit, which
-		// came before any other, waits for the next that does start.
+		// actor between incarnations again. The carried exit, which came
+		// before any other, waits for the next that does start; or else a
+		// linked exit asked of this one while its Init ran does.
 		r.inc.Add(^uint64(0))
-		if carried != nil {
+		if p := r.pending.Load(); p != nil && !p.final && !p.suspend && p.inc == inc && p.from != nil &&
+			r.pending.CompareAndSwap(p, nil) && carried.Reason == nil {
+			carried = Exit{From: p.from, Reason: p.reason}
+		}
+		if carried.Reason != nil {
 			r.mu.Lock()
-			r.x.later.carry = carried
+			if l := r.more().wait(); l.carry.Reason == nil {
+				l.carry = carried
+			}
 			r.mu.Unlock()
 		}
 		return err
 	}
-	if carried != nil {
-		// Asked once Init has run, as a trapping incarnation would find
-		// the Exit first in its mailbox.
-		r.request(&exitRequest{reason: carried, inc: r.inc.Load()})
+	if carried.Reason != nil {
+		// Once Init has run, trapped or not as the new incarnation has
+		// chosen: it finds the Exit first in its mailbox, or ends of it.
+		if r.trap.Load()&trapNow != 0 {
+			_ = r.mb.PushSystem(carried) // the caller owns the consumer side and dispatches next
+		} else {
+			r.request(&exitRequest{reason: carried.Reason, inc: inc, from: carried.From})
+		}
 	}
 	return nil
 }

@@ -266,6 +266,37 @@ func TestLinkedExitWhileSuspendedIsForTheNextIncarnation(t *testing.T) {
 		assert.Equal(t, actor.ChildExit{Child: f.child, Reason: errBoom, Incarnation: 2}, ce)
 	})
 
+	t.Run("one that comes while a restart's Init runs, and fails, is for the next that starts", func(t *testing.T) {
+		f := spawnFamily(t)
+		partner := mustSpawn(t, puppet(make(chan any, 1)), actor.WithName("partner"))
+		exec(t, f.child, func(c *actor.Context) { require.NoError(t, c.Link(partner)) })
+		require.False(t, f.crash(t).Final)
+		notified := make(chan struct{})
+		partner.AfterStop(func(*actor.Ref, error) { close(notified) }) // runs after the link exits
+		failed := errors.New("init failed")
+		require.ErrorIs(t, f.child.Restart(&lifecycle{init: func(*actor.Context) error {
+			require.NoError(t, partner.Send(doFn(func(*actor.Context) error { return errBoom })))
+			next(t, notified) // the partner's exit came while Init runs
+			return failed
+		}}), failed)
+		require.True(t, f.child.Suspended())
+		require.NoError(t, f.child.Restart(worker(f.childOut)))
+		ce := nextOf[actor.ChildExit](t, f.parentOut)
+		assert.Equal(t, actor.ChildExit{Child: f.child, Reason: errBoom, Incarnation: 2}, ce)
+	})
+
+	t.Run("trapped if the next incarnation's Init turns trapping on", func(t *testing.T) {
+		f := spawnFamily(t)
+		partner := crashWhileSuspended(t, f)
+		out := make(chan any, 16)
+		require.NoError(t, f.child.Restart(&lifecycle{
+			init:    func(c *actor.Context) error { c.TrapExits(true); return nil },
+			receive: puppet(out),
+		}))
+		assert.Equal(t, actor.Exit{From: partner, Reason: errBoom}, nextOf[actor.Exit](t, out))
+		exec(t, f.child, func(c *actor.Context) { assert.Equal(t, uint64(2), c.Incarnation()) })
+	})
+
 	t.Run("trapping, the next incarnation receives it as an Exit and runs on", func(t *testing.T) {
 		f := spawnFamily(t, actor.WithTrapExits())
 		partner := crashWhileSuspended(t, f)

@@ -155,8 +155,9 @@ func (c *Context) Demonitor(m MonitorRef) bool {
 // and the link, which belongs to the Ref, outlives it. An exit that comes
 // while no incarnation runs, the actor waiting for its restart, is for the
 // next one: it ends it as soon as its Init has run, with the same reason,
-// or, if it traps exits, is the Exit message it finds first. An exit that
-// comes while an incarnation is ending for another reason ends with it.
+// or, if it traps exits once its Init has run, is the Exit message it finds
+// first; so is one that comes while a restart's Init runs and fails. An exit
+// that comes while an incarnation is ending for another reason ends with it.
 func (c *Context) Link(target *Ref) error {
 	if target.invalid() {
 		return ErrNilActor
@@ -220,8 +221,8 @@ func (r *Ref) linkExit(from *Ref, reason error) {
 	inc := r.inc.Load()
 	carried := false
 	if !trap && reason != nil && r.x != nil && r.x.between {
-		if l := r.x.wait(); l.carry == nil {
-			l.carry = reason // asked of the next incarnation by reincarnate
+		if l := r.x.wait(); l.carry.Reason == nil {
+			l.carry = Exit{From: from, Reason: reason} // for the next incarnation (see reincarnate)
 		}
 		carried = true
 	}
@@ -235,5 +236,5 @@ func (r *Ref) linkExit(from *Ref, reason error) {
 	if reason == nil || carried {
 		return
 	}
-	r.request(&exitRequest{reason: reason, inc: inc})
+	r.request(&exitRequest{reason: reason, inc: inc, from: from})
 }

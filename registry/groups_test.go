@@ -5,7 +5,9 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/arbor-go/arbor/actor"
 	"github.com/arbor-go/arbor/mailbox"
@@ -411,4 +413,60 @@ func TestGroupMembershipEndsWithIncarnation(t *testing.T) {
 		assert.Nil(t, reg.Members("g"))
 		require.NoError(t, reg.Register("svc", ref), "registering the holder again is a no-op")
 	})
+}
+
+// The joins of an incarnation are undone before anyone hears of its end,
+// even when a Kill comes while they are being undone (here the registry's
+// lock is busy): the Kill's end waits for them before Done closes.
+func TestKillWhileJoinsAreUndoneWaitsForThem(t *testing.T) {
+	holding, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	defer once.Do(func() { close(release) })
+	reg := registry.New(registry.WithObserver(func(e registry.Event) {
+		if e.Kind == registry.Registered && e.Name == "hold" {
+			close(holding)
+			<-release // stands for a registry lock that is busy for a moment
+		}
+	}))
+
+	ctxs := make(chan context.Context, 1)
+	ref, err := actor.Spawn(context.Background(), actor.Func(func(c *actor.Context, msg any) error {
+		ctxs <- c.Context()
+		return errors.New("crash")
+	}), quiet())
+	require.NoError(t, err)
+	require.NoError(t, reg.Join("g", ref))
+
+	other := spawnBox(t)
+	registered := make(chan error, 1)
+	go func() { registered <- reg.Register("hold", other.ref) }()
+	select { // the registry's lock is held
+	case <-holding:
+	case <-time.After(wait):
+		t.Fatal("the registry's lock was not taken")
+	}
+
+	require.NoError(t, ref.Send("go"))
+	ctx := recv(t, ctxs)
+	// Cancelled by closeIncarnation under the same hold of the Ref's lock as
+	// the one that takes the end hooks: from now on they are in flight.
+	select {
+	case <-ctx.Done():
+	case <-time.After(wait):
+		t.Fatal("the incarnation did not end")
+	}
+	go ref.Kill() // a Kill that waited for the hooks in flight would be right too
+	select {
+	case <-ref.Done():
+		members := reg.Members("g")
+		once.Do(func() { close(release) })
+		require.NoError(t, recv(t, registered))
+		t.Fatalf("Done closed while the ended incarnation's group join is still there (Members(g) = %v)", members)
+	case <-time.After(100 * time.Millisecond):
+		// Done waits for the joins being undone.
+	}
+	once.Do(func() { close(release) })
+	require.NoError(t, recv(t, registered))
+	<-ref.Done()
+	require.Empty(t, reg.Members("g"))
 }
