@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/arbor-go/arbor/mailbox"
@@ -28,7 +29,7 @@ type config struct {
 	dir         Directory
 	dirSet      bool
 	restarter   Restarter
-	startCtx    context.Context
+	start       *startGuard
 	err         error
 }
 
@@ -89,12 +90,66 @@ func WithRestarter(rs Restarter) Option { return func(c *config) { c.restarter =
 // does nothing more. A supervisor passes its own context while it starts its
 // children: a start it gives up does not wait for a child's Init, and the
 // children it has started stay for it to stop, in order.
+//
+// One option value may bound many starts, at once or one after the other:
+// it watches ctx once for all of them.
 func WithStartContext(ctx context.Context) Option {
-	return func(c *config) {
-		if ctx == nil {
-			c.err = fmt.Errorf("%w: nil start context", ErrInvalidOption)
+	if ctx == nil {
+		return func(c *config) { c.err = fmt.Errorf("%w: nil start context", ErrInvalidOption) }
+	}
+	g := &startGuard{ctx: ctx}
+	return func(c *config) { c.start = g }
+}
+
+// startGuard bounds the starts made WithStartContext(ctx): it watches ctx
+// once, from the first start on, and stops the actors whose Init runs when
+// it ends. A supervisor starting thousands of children pays for one watch.
+type startGuard struct {
+	ctx   context.Context
+	watch sync.Once
+	mu    sync.Mutex
+	ended bool
+	init  map[*Ref]struct{} // the actors whose Init runs
+}
+
+// enter records that r's Init is about to run, and reports false if ctx
+// has ended.
+func (g *startGuard) enter(r *Ref) bool {
+	g.watch.Do(func() {
+		if g.ctx.Done() != nil {
+			context.AfterFunc(g.ctx, g.end) // for the ctx's life: g is made once per option
 		}
-		c.startCtx = ctx
+	})
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.ended || g.ctx.Err() != nil {
+		return false
+	}
+	if g.init == nil {
+		g.init = make(map[*Ref]struct{})
+	}
+	g.init[r] = struct{}{}
+	return true
+}
+
+// leave records that r's Init has returned, and reports false if ctx ended
+// while it ran: the start fails.
+func (g *startGuard) leave(r *Ref) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.init, r)
+	return !g.ended
+}
+
+// end stops the actors whose Init runs, as their spawn context's end does.
+func (g *startGuard) end() {
+	g.mu.Lock()
+	g.ended = true
+	init := g.init
+	g.init = nil
+	g.mu.Unlock()
+	for r := range init {
+		r.requestExit(ErrShutdown, true, false)
 	}
 }
 

@@ -155,9 +155,6 @@ func spawn(ctx context.Context, a Actor, inherited *settings, opts []Option) (*R
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if cfg.startCtx != nil && cfg.startCtx.Err() != nil {
-		return nil, ErrShutdown
-	}
 	r := &Ref{name: cfg.name, parent: cfg.parent, spawn: ctx, set: cfg.settings(inherited)}
 	mbOpts := cfg.mailbox
 	if mbOpts.Capacity > 0 && (mbOpts.Policy == mailbox.DropNewest || mbOpts.Policy == mailbox.DropOldest) {
@@ -196,19 +193,21 @@ func spawn(ctx context.Context, a Actor, inherited *settings, opts []Option) (*R
 		r.more().unregCtx = unreg // undone as the actor ends, a failed Init's too
 		r.mu.Unlock()
 	}
-	var stopStart func() bool
-	if sc := cfg.startCtx; sc != nil && sc.Done() != nil {
-		stopStart = context.AfterFunc(sc, func() { r.requestExit(ErrShutdown, true, false) })
+	g := cfg.start
+	if g != nil && !g.enter(r) {
+		r.parent = nil
+		r.finish(ErrShutdown) // its start was given up before Init
+		return nil, ErrShutdown
 	}
 	if err := r.start(a); err != nil {
-		if stopStart != nil {
-			stopStart()
+		if g != nil {
+			g.leave(r)
 		}
 		r.parent = nil // a failed spawn is reported to the caller, not to a parent
 		r.finish(err)
 		return nil, err
 	}
-	if stopStart != nil && !stopStart() {
+	if g != nil && !g.leave(r) {
 		// The start context ended while Init ran: the start fails, and the
 		// incarnation that Init began ends as any does.
 		r.parent = nil

@@ -198,8 +198,12 @@ func (s *handle) stopOnce(ctx context.Context) StopReport {
 		select {
 		case <-s.ref.Done():
 		default:
-			s.ref.Kill()
+			// What runs below it first, while the root still holds what it
+			// was busy with: its end cancels its children's context, and
+			// the child whose start held it may be gone by the time one
+			// looked.
 			s.sup.abandon()
+			s.ref.Kill()
 		}
 		rep.Err = err
 		if ctx.Err() != nil {
