@@ -217,6 +217,16 @@ func TestLinkToZeroRef(t *testing.T) {
 // the partner once its exit has reached the child.
 func crashWhileSuspended(t *testing.T, f *family) (partner *actor.Ref) {
 	t.Helper()
+	partner, crash := suspendLinked(t, f)
+	crash()
+	return partner
+}
+
+// suspendLinked links the family's child to a partner and crashes the child,
+// which waits for its restart; crash crashes the partner and returns once
+// its exit has reached the child.
+func suspendLinked(t *testing.T, f *family) (partner *actor.Ref, crash func()) {
+	t.Helper()
 	partner = mustSpawn(t, puppet(make(chan any, 1)), actor.WithName("partner"))
 	exec(t, f.child, func(c *actor.Context) { require.NoError(t, c.Link(partner)) })
 	require.False(t, f.crash(t).Final)
@@ -224,9 +234,10 @@ func crashWhileSuspended(t *testing.T, f *family) (partner *actor.Ref) {
 	require.True(t, f.child.Suspended())
 	notified := make(chan struct{})
 	partner.AfterStop(func(*actor.Ref, error) { close(notified) }) // runs after the link exits
-	require.NoError(t, partner.Send(doFn(func(*actor.Context) error { return errBoom })))
-	next(t, notified)
-	return partner
+	return partner, func() {
+		require.NoError(t, partner.Send(doFn(func(*actor.Context) error { return errBoom })))
+		next(t, notified)
+	}
 }
 
 // A Ref outlives its incarnations, and so do its links: the exit of a linked
@@ -268,15 +279,10 @@ func TestLinkedExitWhileSuspendedIsForTheNextIncarnation(t *testing.T) {
 
 	t.Run("one that comes while a restart's Init runs, and fails, is for the next that starts", func(t *testing.T) {
 		f := spawnFamily(t)
-		partner := mustSpawn(t, puppet(make(chan any, 1)), actor.WithName("partner"))
-		exec(t, f.child, func(c *actor.Context) { require.NoError(t, c.Link(partner)) })
-		require.False(t, f.crash(t).Final)
-		notified := make(chan struct{})
-		partner.AfterStop(func(*actor.Ref, error) { close(notified) }) // runs after the link exits
+		_, crash := suspendLinked(t, f)
 		failed := errors.New("init failed")
 		require.ErrorIs(t, f.child.Restart(&lifecycle{init: func(*actor.Context) error {
-			require.NoError(t, partner.Send(doFn(func(*actor.Context) error { return errBoom })))
-			next(t, notified) // the partner's exit came while Init runs
+			crash() // the partner's exit comes while Init runs
 			return failed
 		}}), failed)
 		require.True(t, f.child.Suspended())
