@@ -98,6 +98,7 @@ type env struct {
 	stopping bool
 	killed   []string
 	stuck    []string
+	named    map[string]struct{} // in killed or stuck
 }
 
 func newEnv(buffer int, opts []Option) *env {
@@ -196,20 +197,23 @@ func (e *env) noteStopping(s *supervisor) {
 }
 
 // noteKilled and noteStuck gather the stop report while the tree stops.
-func (e *env) noteKilled(name string) {
-	e.mu.Lock()
-	if e.stopping {
-		e.killed = append(e.killed, name)
-	}
-	e.mu.Unlock()
-}
+func (e *env) noteKilled(name string) { e.note(&e.killed, name) }
 
-func (e *env) noteStuck(name string) {
+func (e *env) noteStuck(name string) { e.note(&e.stuck, name) }
+
+// note adds name to list, once: a child that a supervisor and the one above
+// it (see abandon) both end is named by the first.
+func (e *env) note(list *[]string, name string) {
 	e.mu.Lock()
-	if e.stopping {
-		e.stuck = append(e.stuck, name)
+	defer e.mu.Unlock()
+	if _, named := e.named[name]; named || !e.stopping {
+		return
 	}
-	e.mu.Unlock()
+	if e.named == nil {
+		e.named = make(map[string]struct{})
+	}
+	e.named[name] = struct{}{}
+	*list = append(*list, name)
 }
 
 // stackOf returns the stack of a panic reason. It unwraps by hand rather

@@ -65,6 +65,11 @@ func (s *supervisor) stopChild(ch *child, bound context.Context, r resolved, tim
 	default:
 		start := time.Now()
 		if !stopWithin(ref, r, bound, timer) {
+			if ch.sub != nil {
+				// A child supervisor killed now stops nothing below it:
+				// what still runs there is ended, and named, first.
+				ch.sub.abandon()
+			}
 			ref.Kill()
 			ev.Reason = actor.ErrKilled
 			// Stuck if the whole stop ran out first (see stopBudget),

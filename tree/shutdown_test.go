@@ -80,7 +80,9 @@ func TestSupStopTimeout(t *testing.T) {
 		require.NoError(t, err)
 		<-running
 		rep := sup.Stop(context.Background())
-		assert.Equal(t, []string{"root/inner"}, rep.Stuck, "the inner supervisor has no bound of its own")
+		// The inner supervisor has no bound of its own: cut by the root's,
+		// it is named stuck, and so is what it was still waiting for.
+		assert.Equal(t, []string{"root/inner/hang", "root/inner"}, rep.Stuck)
 	})
 }
 
@@ -271,4 +273,50 @@ func TestBudgetSpentBeforeOwnTimeoutIsStuck(t *testing.T) {
 		}
 	}
 	assert.Equal(t, tree.Stuck, kinds["a"])
+}
+
+// A child supervisor killed during a stop (its share no longer fits in the
+// budget, or the caller's ctx ends) stops nothing below it: what still runs
+// there is killed and named, before Stop returns.
+func TestKilledChildSupervisorLeavesNothingRunning(t *testing.T) {
+	t.Run("by the budget", func(t *testing.T) {
+		release := make(chan struct{})
+		t.Cleanup(func() { close(release) })
+		running := make(chan struct{}, 2)
+		sup, err := tree.Start(context.Background(), tree.Spec{ShutdownGrace: 50 * time.Millisecond,
+			Children: []tree.ChildSpec{
+				tree.Supervisor("n", tree.Spec{Children: []tree.ChildSpec{
+					stubborn("hang", release, running, tree.Shutdown(100*time.Millisecond))}}),
+				stubborn("inf", release, running, tree.ShutdownInfinity()),
+			}}, quiet())
+		require.NoError(t, err)
+		<-running
+		<-running
+		hang, _ := childOf(t, refOf(t, sup, "n"), "hang")
+		require.NotNil(t, hang)
+		rep := sup.Stop(context.Background())
+		// inf, stopped first, holds the stop for the whole budget; then
+		// nothing is left for n.
+		assert.ElementsMatch(t, []string{"root/inf", "root/n/hang", "root/n"}, rep.Stuck)
+		assert.False(t, hang.Alive())
+	})
+	t.Run("by the caller's ctx", func(t *testing.T) {
+		release := make(chan struct{})
+		t.Cleanup(func() { close(release) })
+		running := make(chan struct{}, 1)
+		sup, err := tree.Start(context.Background(), tree.Spec{Children: []tree.ChildSpec{
+			tree.Supervisor("n", tree.Spec{Children: []tree.ChildSpec{
+				stubborn("hang", release, running, tree.Shutdown(2*time.Second))}}),
+		}}, quiet())
+		require.NoError(t, err)
+		<-running
+		hang, _ := childOf(t, refOf(t, sup, "n"), "hang")
+		require.NotNil(t, hang)
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		rep := sup.Stop(ctx)
+		assert.ErrorIs(t, rep.Err, context.DeadlineExceeded)
+		assert.ElementsMatch(t, []string{"root/n/hang", "root/n"}, rep.Abandoned)
+		assert.False(t, hang.Alive())
+	})
 }
