@@ -386,20 +386,31 @@ func (r *Ref) announce(reason error) {
 	unreg, end.unregCtx = end.unregCtx, nil
 	monitors, end.monitors = end.monitors, nil
 	inc, life := r.takeEndHooks()
-	ends := end.ends
 	r.mu.Unlock()
 
 	if unreg != nil {
 		unreg()
 	}
-	// What the actor held is released before anyone hears of its end, the
-	// hooks of an incarnation that ended meanwhile included (a Kill while
-	// they ran).
+	// What the actor held is released before anyone hears of its end.
 	runEndHooks(inc, r, reason)
 	runEndHooks(life, r, reason)
-	if ends != nil {
-		ends.running.Wait()
+	r.mu.Lock()
+	if h := end.ends; h != nil && h.running > 0 {
+		// The hooks of an incarnation that ended a moment ago still run
+		// (this is a Kill): the last of them makes the end known.
+		h.then = func() { r.announced(reason, w, monitors) }
+		r.mu.Unlock()
+		return
 	}
+	r.mu.Unlock()
+	r.announced(reason, w, monitors)
+}
+
+// announced is the end of announce, once what the actor held is released:
+// its monitors on others go, Done closes, and the parent, the monitors and
+// the links hear of the end.
+func (r *Ref) announced(reason error, w watchers, monitors map[uint64]*Ref) {
+	end := r.x
 	for id, target := range monitors {
 		target.removeWatch(id) // outside r.mu: two actors that watch each other may end together
 	}

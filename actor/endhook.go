@@ -1,7 +1,5 @@
 package actor
 
-import "sync"
-
 // End hooks release, as part of an end, what an actor holds in the name of
 // one incarnation (OnIncarnationEnd) or of its whole life (OnStop): they run
 // on the goroutine that ends it, before anyone can learn of that end (its
@@ -14,10 +12,13 @@ import "sync"
 type endHooks struct {
 	inc  map[uint64]func(*Ref, error) // end with the running incarnation
 	life map[uint64]func(*Ref, error) // end with the actor
-	// running counts the incarnation ends whose hooks run, outside Ref.mu:
-	// the actor's end for good (a Kill meanwhile) waits for them before it
-	// is made known. Added to under Ref.mu before the actor has ended only.
-	running sync.WaitGroup
+	// running counts the incarnation ends whose hooks run, outside Ref.mu;
+	// an end for good that comes meanwhile (a Kill) leaves the rest of its
+	// announcement in then, for the last of them to make once they have
+	// run: waiting for them could be waiting for itself (a hook that kills
+	// an actor whose end kills this one). Both under Ref.mu.
+	running int
+	then    func()
 }
 
 // OnIncarnationEnd arranges for f to run once, with the reason, when the
@@ -117,18 +118,29 @@ func (r *Ref) takeIncarnationHooks() map[uint64]func(*Ref, error) {
 	}
 	fs := r.x.ends.inc
 	r.x.ends.inc = nil
-	r.x.ends.running.Add(1) // the actor has not ended: announce took them otherwise
+	r.x.ends.running++
 	return fs
 }
 
 // runIncarnationHooks runs the hooks that takeIncarnationHooks took, without
-// locks held, and lets an end for good that waits for them go on.
+// locks held, then the rest of an end for good that came meanwhile, if
+// these were the last to run.
 func (r *Ref) runIncarnationHooks(fs map[uint64]func(*Ref, error), reason error) {
 	if fs == nil {
 		return
 	}
-	defer r.x.ends.running.Done() // x and ends, once made, stay
 	runEndHooks(fs, r, reason)
+	r.mu.Lock()
+	h := r.x.ends // x and ends, once made, stay
+	h.running--
+	var then func()
+	if h.running == 0 {
+		then, h.then = h.then, nil
+	}
+	r.mu.Unlock()
+	if then != nil {
+		then()
+	}
 }
 
 // takeEndHooks returns every end hook left, for the actor's end for good:

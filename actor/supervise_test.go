@@ -531,3 +531,26 @@ func TestOnIncarnationEnd(t *testing.T) {
 		assert.Empty(t, ran)
 	})
 }
+
+// An incarnation hook of A that kills B, whose OnStop hook kills A (an owner
+// and its helper bound both ways): A's Kill, reached from A's own hook
+// through B's, must not wait for A's hooks in flight, that is for itself.
+func TestHooksThatKillEachOthersActors(t *testing.T) {
+	a, err := actor.Spawn(context.Background(), puppet(make(chan any, 1)))
+	require.NoError(t, err)
+	b, err := actor.Spawn(context.Background(), puppet(make(chan any, 1)))
+	require.NoError(t, err)
+	a.OnIncarnationEnd(func(*actor.Ref, error) { b.Kill() }) // the helper goes with the owner's incarnation
+	b.OnStop(func(*actor.Ref, error) { a.Kill() })           // and the owner with its helper
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	stopErr := a.Stop(ctx)
+	for _, r := range []*actor.Ref{a, b} {
+		select {
+		case <-r.Done():
+		case <-ctx.Done():
+			t.Fatalf("%v never stopped (Stop: %v): its end waits for a hook that waits for it", r, stopErr)
+		}
+	}
+}
