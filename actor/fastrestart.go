@@ -39,8 +39,9 @@ func (r *Ref) restartInPlace(rs Restarter, reason error) (decided, running bool)
 // path; the caller owns the consumer side. On failure the count of
 // incarnations is left as it was, and ErrStopped means that a final exit
 // request waits: the caller suspends the actor and finishes it. On success,
-// a linked exit that came while no incarnation ran is asked of the new one,
-// which ends as soon as it has started.
+// the linked exits that came while no incarnation ran, or while Init ran,
+// are the new incarnation's: trapped as it has chosen, or the first
+// abnormal one ends it as soon as it has started.
 func (r *Ref) reincarnate(a Actor) error {
 	if t, ok := a.(*task); ok && (t == nil || t.fn == nil) {
 		return ErrNilActor
@@ -56,43 +57,40 @@ func (r *Ref) reincarnate(a Actor) error {
 	if _, isTask := a.(*task); isTask != (r.wake != nil) {
 		return ErrInvalidOption
 	}
-	var carried Exit
-	r.mu.Lock() // linkExit reads the count and the mark together
+	// The count moves under r.mu, which linkExit reads it under. The actor
+	// stays between incarnations while Init runs: the linked exits that
+	// come meanwhile are carried too, and the new incarnation traps them,
+	// or not, as it has chosen once Init has run.
+	r.mu.Lock()
 	inc := r.inc.Add(1)
-	if r.x != nil {
-		r.x.between = false
-		if l := r.x.later; l != nil {
-			carried, l.carry = l.carry, Exit{}
-		}
-	}
 	r.mu.Unlock()
 	r.c.reset()
 	if err := r.start(a); err != nil {
-		// The incarnation that failed to start never was: start marked the
-		// actor between incarnations again. The carried exit, which came
-		// before any other, waits for the next that does start; or else a
-		// linked exit asked of this one while its Init ran does.
+		// The incarnation that failed to start never was: the carried
+		// exits wait for the next that does start.
 		r.inc.Add(^uint64(0))
-		if p := r.pending.Load(); p != nil && !p.final && !p.suspend && p.inc == inc && p.from != nil &&
-			r.pending.CompareAndSwap(p, nil) && carried.Reason == nil {
-			carried = Exit{From: p.from, Reason: p.reason}
-		}
-		if carried.Reason != nil {
-			r.mu.Lock()
-			if l := r.more().wait(); l.carry.Reason == nil {
-				l.carry = carried
-			}
-			r.mu.Unlock()
-		}
 		return err
 	}
-	if carried.Reason != nil {
-		// Once Init has run, trapped or not as the new incarnation has
-		// chosen: it finds the Exit first in its mailbox, or ends of it.
-		if r.trap.Load()&trapNow != 0 {
-			_ = r.mb.PushSystem(carried) // the caller owns the consumer side and dispatches next
-		} else {
-			r.request(&exitRequest{reason: carried.Reason, inc: inc, from: carried.From})
+	var carried []Exit
+	r.mu.Lock()
+	if r.x != nil {
+		r.x.between = false
+		if l := r.x.later; l != nil {
+			carried, l.carry = l.carry, nil
+		}
+	}
+	trap := r.trap.Load()&trapNow != 0
+	r.mu.Unlock()
+	for _, e := range carried {
+		switch {
+		case trap:
+			// In the order they came, ahead of anything that comes next.
+			_ = r.mb.PushSystem(e) // the caller owns the consumer side and dispatches next
+		case e.Reason != nil:
+			// The first abnormal one ends it, as it ended the incarnation
+			// it came to.
+			r.request(&exitRequest{reason: e.Reason, inc: inc})
+			return nil
 		}
 	}
 	return nil

@@ -336,3 +336,104 @@ func TestLinkedExitWhileSuspendedIsForTheNextIncarnation(t *testing.T) {
 		assert.Empty(t, asked, "incarnation 3 runs on")
 	})
 }
+
+// A carried exit "is the Exit message it finds first" (docs/actors.md,
+// Context.Link): a trapping restart's Init that gets a later linked exit
+// finds that one first, the carried one behind it.
+func TestCarriedExitIsFoundFirst(t *testing.T) {
+	f := spawnFamily(t)
+	p1 := mustSpawn(t, puppet(make(chan any, 1)))
+	p2 := mustSpawn(t, puppet(make(chan any, 1)))
+	exec(t, f.child, func(c *actor.Context) {
+		require.NoError(t, c.Link(p1))
+		require.NoError(t, c.Link(p2))
+	})
+	require.False(t, f.crash(t).Final)
+	require.True(t, f.child.Suspended())
+
+	n1 := make(chan struct{})
+	p1.AfterStop(func(*actor.Ref, error) { close(n1) })
+	require.NoError(t, p1.Send(doFn(func(*actor.Context) error { return errBoom })))
+	next(t, n1) // carried: it came while no incarnation ran
+
+	errLater := errors.New("later")
+	n2 := make(chan struct{})
+	p2.AfterStop(func(*actor.Ref, error) { close(n2) })
+	out := make(chan any, 16)
+	require.NoError(t, f.child.Restart(&lifecycle{
+		init: func(c *actor.Context) error {
+			c.TrapExits(true)
+			require.NoError(t, p2.Send(doFn(func(*actor.Context) error { return errLater })))
+			next(t, n2) // p2's exit, trapped, is in the mailbox
+			return nil
+		},
+		receive: puppet(out),
+	}))
+	first := nextOf[actor.Exit](t, out)
+	assert.True(t, first.From == p1, "the carried exit (p1's, boom) comes first; got %v first", first.Reason)
+	second := nextOf[actor.Exit](t, out)
+	assert.True(t, second.From == p2, "then p2's; got %v", second.Reason)
+}
+
+// "An exit that comes between two incarnations is trapped, or not, as the
+// next one is once its Init has run" (docs/actors.md): spawned
+// WithTrapExits, a restart whose Init turns trapping off should end of it;
+// it receives it as an Exit message instead and runs on.
+func TestCarriedExitTrappedAsInitChose(t *testing.T) {
+	f := spawnFamily(t, actor.WithTrapExits())
+	crashWhileSuspended(t, f)
+	out := make(chan any, 16)
+	require.NoError(t, f.child.Restart(&lifecycle{
+		init:    func(c *actor.Context) error { c.TrapExits(false); return nil },
+		receive: puppet(out),
+	}))
+	deadline := time.After(patience)
+	for {
+		select {
+		case m := <-out:
+			if e, ok := m.(actor.Exit); ok {
+				t.Fatalf("incarnation 2 does not trap exits, yet received %v as a message", e)
+			}
+		case m := <-f.parentOut:
+			if ce, ok := m.(actor.ChildExit); ok {
+				assert.Equal(t, uint64(2), ce.Incarnation)
+				assert.ErrorIs(t, ce.Reason, errBoom)
+				return
+			}
+		case <-deadline:
+			t.Fatal("incarnation 2 neither ended nor received the exit")
+		}
+	}
+}
+
+// Not trapping, the carried exit ends the next incarnation "as soon as its
+// Init has run, with the same reason" (Context.Link): a linked exit that
+// came later, while Init ran, ends it instead, with its own reason.
+func TestCarriedExitReasonEndsTheNextIncarnation(t *testing.T) {
+	f := spawnFamily(t)
+	p1 := mustSpawn(t, puppet(make(chan any, 1)))
+	p2 := mustSpawn(t, puppet(make(chan any, 1)))
+	exec(t, f.child, func(c *actor.Context) {
+		require.NoError(t, c.Link(p1))
+		require.NoError(t, c.Link(p2))
+	})
+	require.False(t, f.crash(t).Final)
+	require.True(t, f.child.Suspended())
+
+	n1 := make(chan struct{})
+	p1.AfterStop(func(*actor.Ref, error) { close(n1) })
+	require.NoError(t, p1.Send(doFn(func(*actor.Context) error { return errBoom })))
+	next(t, n1) // carried: it came while no incarnation ran
+
+	errLater := errors.New("later")
+	n2 := make(chan struct{})
+	p2.AfterStop(func(*actor.Ref, error) { close(n2) })
+	require.NoError(t, f.child.Restart(&lifecycle{init: func(c *actor.Context) error {
+		require.NoError(t, p2.Send(doFn(func(*actor.Context) error { return errLater })))
+		next(t, n2) // p2's exit came while Init ran
+		return nil
+	}}))
+	ce := nextOf[actor.ChildExit](t, f.parentOut)
+	assert.Equal(t, uint64(2), ce.Incarnation)
+	assert.ErrorIs(t, ce.Reason, errBoom, "incarnation 2 ends of the carried exit, which came first")
+}

@@ -83,7 +83,7 @@ type extras struct {
 // off extras, which every actor that ends makes, to hold them to 128 bytes.
 type later struct {
 	paused []chan struct{} // closed when the actor next suspends (Suspend waits on them)
-	carry  Exit            // a linked exit for the next incarnation (see linkExit)
+	carry  []Exit          // the linked exits for the next incarnation, in order (see linkExit)
 }
 
 // wait returns x's later, making it if needed. Ref.mu must be held.
@@ -113,7 +113,6 @@ type exitRequest struct {
 	final   bool
 	kill    bool
 	suspend bool // asked by the parent through Suspend
-	from    *Ref // the linked actor whose exit this is, if it is one
 }
 
 // noOptions is the configuration of an actor spawned without options. It is

@@ -10,8 +10,10 @@ import (
 // behaviour, as its next incarnation: same Ref, same mailbox and the messages
 // queued in it, a new Context. Init, if any, runs on the calling goroutine,
 // and its error fails the restart and leaves the actor suspended. If a linked
-// actor stopped while this one was suspended, the new incarnation ends of
-// that exit, with its reason, as soon as Init has run (see Context.Link).
+// actor stopped while this one was suspended, or while Init ran, the new
+// incarnation ends of that exit, with its reason, as soon as Init has run,
+// or, trapping exits by then, finds it first in its mailbox (see
+// Context.Link).
 // Restart fails with ErrNotSuspended if the actor is not waiting for a
 // restart and ErrStopped if it has stopped for good (then it is no longer
 // Suspended, which tells it from an Init error that wraps ErrStopped).

@@ -152,12 +152,13 @@ func (c *Context) Demonitor(m MonitorRef) bool {
 // a stopped actor delivers an exit with ErrNoProc. Linking twice is one link.
 //
 // Under a supervisor (see WithParent) the stop is of the running incarnation,
-// and the link, which belongs to the Ref, outlives it. An exit that comes
-// while no incarnation runs, the actor waiting for its restart, is for the
-// next one: it ends it as soon as its Init has run, with the same reason,
-// or, if it traps exits once its Init has run, is the Exit message it finds
-// first; so is one that comes while a restart's Init runs and fails. An exit
-// that comes while an incarnation is ending for another reason ends with it.
+// and the link, which belongs to the Ref, outlives it. The exits that come
+// while no incarnation runs (the actor waiting for its restart) or while a
+// restart's Init runs are for the next incarnation that starts: once its
+// Init has run, the first abnormal one ends it, with the same reason, or,
+// if it traps exits by then, they are the Exit messages it finds first, in
+// the order they came. An exit that comes while an incarnation is ending
+// for another reason ends with it.
 func (c *Context) Link(target *Ref) error {
 	if target.invalid() {
 		return ErrNilActor
@@ -207,25 +208,23 @@ func (r *Ref) removeLink(other *Ref) {
 
 // linkExit delivers the exit of the linked actor from to r: to the
 // incarnation that runs, or, if none does (a supervised actor between two
-// incarnations), to the next one. The flag that decides whether it is
-// trapped, the incarnation it is for and whether one runs are read together
-// under r.mu (see closeIncarnation). Of the exits that come between two
-// incarnations the first is kept, as an incarnation ends of the first exit
-// asked of it.
+// incarnations, or a restart's Init running), to the next one, which traps
+// it or not as it has chosen once its Init has run (see reincarnate). The
+// flag that decides whether it is trapped, the incarnation it is for and
+// whether one runs are read together under r.mu (see closeIncarnation).
 func (r *Ref) linkExit(from *Ref, reason error) {
 	r.mu.Lock()
 	if r.x != nil {
 		delete(r.x.watch.links, from)
+		if r.x.between {
+			l := r.x.wait()
+			l.carry = append(l.carry, Exit{From: from, Reason: reason})
+			r.mu.Unlock()
+			return
+		}
 	}
 	trap := r.trap.Load()&trapNow != 0
 	inc := r.inc.Load()
-	carried := false
-	if !trap && reason != nil && r.x != nil && r.x.between {
-		if l := r.x.wait(); l.carry.Reason == nil {
-			l.carry = Exit{From: from, Reason: reason} // for the next incarnation (see reincarnate)
-		}
-		carried = true
-	}
 	r.mu.Unlock()
 	if trap {
 		if r.mb.PushSystem(Exit{From: from, Reason: reason}) == nil {
@@ -233,8 +232,7 @@ func (r *Ref) linkExit(from *Ref, reason error) {
 		}
 		return
 	}
-	if reason == nil || carried {
-		return
+	if reason != nil {
+		r.request(&exitRequest{reason: reason, inc: inc})
 	}
-	r.request(&exitRequest{reason: reason, inc: inc, from: from})
 }
