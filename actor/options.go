@@ -3,8 +3,10 @@ package actor
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/arbor-go/arbor/mailbox"
 	"github.com/rs/zerolog"
@@ -92,7 +94,9 @@ func WithRestarter(rs Restarter) Option { return func(c *config) { c.restarter =
 // children it has started stay for it to stop, in order.
 //
 // One option value may bound many starts, at once or one after the other:
-// it watches ctx once for all of them.
+// it watches ctx once for all of them, from the first, until ctx ends or the
+// option value is no longer used (the garbage collector then drops the
+// watch).
 func WithStartContext(ctx context.Context) Option {
 	if ctx == nil {
 		return func(c *config) { c.err = fmt.Errorf("%w: nil start context", ErrInvalidOption) }
@@ -104,6 +108,8 @@ func WithStartContext(ctx context.Context) Option {
 // startGuard bounds the starts made WithStartContext(ctx): it watches ctx
 // once, from the first start on, and stops the actors whose Init runs when
 // it ends. A supervisor starting thousands of children pays for one watch.
+// The watch holds the guard weakly, and goes with it: an option made for a
+// spawn, or for a supervisor's Init, leaves nothing on a long-lived ctx.
 type startGuard struct {
 	ctx   context.Context
 	watch sync.Once
@@ -116,9 +122,16 @@ type startGuard struct {
 // has ended.
 func (g *startGuard) enter(r *Ref) bool {
 	g.watch.Do(func() {
-		if g.ctx.Done() != nil {
-			context.AfterFunc(g.ctx, g.end) // for the ctx's life: g is made once per option
+		if g.ctx.Done() == nil {
+			return
 		}
+		w := weak.Make(g)
+		stop := context.AfterFunc(g.ctx, func() {
+			if g := w.Value(); g != nil {
+				g.end()
+			}
+		})
+		runtime.AddCleanup(g, func(stop func() bool) { stop() }, stop)
 	})
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -3,6 +3,9 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -337,4 +340,53 @@ func TestStartContext(t *testing.T) {
 		_, err := actor.Spawn(context.Background(), puppet(nil), actor.WithStartContext(none))
 		assert.ErrorIs(t, err, actor.ErrInvalidOption)
 	})
+}
+
+// watchCountingCtx is a context that never ends on its own and counts the
+// watches (context.AfterFunc) on it that have not been stopped.
+type watchCountingCtx struct {
+	context.Context
+	done chan struct{}
+	live atomic.Int64
+}
+
+func (c *watchCountingCtx) Done() <-chan struct{} { return c.done }
+
+func (c *watchCountingCtx) Err() error {
+	select {
+	case <-c.done:
+		return context.Canceled
+	default:
+		return nil
+	}
+}
+
+func (c *watchCountingCtx) AfterFunc(func()) (stop func() bool) {
+	c.live.Add(1)
+	var once sync.Once
+	return func() bool {
+		stopped := false
+		once.Do(func() { c.live.Add(-1); stopped = true })
+		return stopped
+	}
+}
+
+// An option made for each spawn leaves no watch on a long-lived start
+// context once it is no longer used.
+func TestStartContextLeavesNoWatch(t *testing.T) {
+	ctx := &watchCountingCtx{Context: context.Background(), done: make(chan struct{})}
+	defer close(ctx.done)
+	const n = 100
+	for range n {
+		ref, err := actor.Spawn(context.Background(), &lifecycle{}, actor.WithStartContext(ctx))
+		require.NoError(t, err)
+		require.NoError(t, ref.Stop(callCtx(t)))
+	}
+	require.Positive(t, ctx.live.Load(), "each option watches ctx while it is used")
+	deadline := time.Now().Add(patience)
+	for ctx.live.Load() > 0 && time.Now().Before(deadline) {
+		runtime.GC() // the options are garbage: their watches go with them
+		runtime.Gosched()
+	}
+	assert.Zero(t, ctx.live.Load(), "watches left on the start context")
 }
