@@ -57,13 +57,11 @@ func (r *Ref) reincarnate(a Actor) error {
 	if _, isTask := a.(*task); isTask != (r.wake != nil) {
 		return ErrInvalidOption
 	}
-	// The count moves under r.mu, which linkExit reads it under. The actor
-	// stays between incarnations while Init runs: the linked exits that
-	// come meanwhile are carried too, and the new incarnation traps them,
-	// or not, as it has chosen once Init has run.
-	r.mu.Lock()
+	// The actor stays between incarnations while Init runs: the linked
+	// exits that come meanwhile are carried, and the new incarnation traps
+	// them, or not, as it has chosen once Init has run. (linkExit reads the
+	// count only once the mark is cleared, below, after it has moved.)
 	inc := r.inc.Add(1)
-	r.mu.Unlock()
 	r.c.reset()
 	if err := r.start(a); err != nil {
 		// The incarnation that failed to start never was: the carried
