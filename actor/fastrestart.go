@@ -69,25 +69,32 @@ func (r *Ref) reincarnate(a Actor) error {
 		r.inc.Add(^uint64(0))
 		return err
 	}
-	var carried []Exit
+	// The carried exits are delivered under r.mu, in the same hold as the
+	// mark is cleared: a linked exit that comes next, which linkExit
+	// delivers at once, comes after them.
 	r.mu.Lock()
-	if r.x != nil {
-		r.x.between = false
-		if l := r.x.later; l != nil {
-			carried, l.carry = l.carry, nil
-		}
+	defer r.mu.Unlock()
+	if r.x == nil {
+		return nil
+	}
+	r.x.between = false
+	var carried []Exit
+	if l := r.x.later; l != nil {
+		carried, l.carry = l.carry, nil
 	}
 	trap := r.trap.Load()&trapNow != 0
-	r.mu.Unlock()
 	for _, e := range carried {
 		switch {
 		case trap:
-			// In the order they came, ahead of anything that comes next.
-			_ = r.mb.PushSystem(e) // the caller owns the consumer side and dispatches next
+			// In the order they came; the caller owns the consumer side
+			// and dispatches next.
+			_ = r.mb.PushSystem(e)
 		case e.Reason != nil:
 			// The first abnormal one ends it, as it ended the incarnation
 			// it came to.
-			r.request(&exitRequest{reason: e.Reason, inc: inc})
+			if r.post(&exitRequest{reason: e.Reason, inc: inc}) && r.x.ctx != nil {
+				r.x.ctx.cancel(e.Reason)
+			}
 			return nil
 		}
 	}

@@ -437,3 +437,106 @@ func TestCarriedExitReasonEndsTheNextIncarnation(t *testing.T) {
 	assert.Equal(t, uint64(2), ce.Incarnation)
 	assert.ErrorIs(t, ce.Reason, errBoom, "incarnation 2 ends of the carried exit, which came first")
 }
+
+// The carried exits of a trapping restart are the Exit messages it finds
+// first, in the order they came: a linked exit that comes as its Init
+// returns comes after all of them. Many carried exits make the moment they
+// are delivered long enough for the late one to try to overtake them.
+func TestLaterExitComesAfterTheCarriedOnes(t *testing.T) {
+	const n = 1000
+	for trial := range 5 {
+		f := spawnFamily(t)
+		partners := make([]*actor.Ref, n)
+		for i := range partners {
+			partners[i] = mustSpawn(t, puppet(make(chan any, 1)))
+		}
+		x := mustSpawn(t, puppet(make(chan any, 1)))
+		exec(t, f.child, func(c *actor.Context) {
+			for _, p := range partners {
+				require.NoError(t, c.Link(p))
+			}
+			require.NoError(t, c.Link(x))
+		})
+		require.False(t, f.crash(t).Final)
+		require.True(t, f.child.Suspended())
+		for _, p := range partners {
+			p.Kill() // announce runs here: the exit is carried when Kill returns
+		}
+
+		out := make(chan any, n+16)
+		goX := make(chan struct{})
+		xKilled := make(chan struct{})
+		go func() { <-goX; x.Kill(); close(xKilled) }()
+		require.NoError(t, f.child.Restart(&lifecycle{
+			init: func(c *actor.Context) error {
+				c.TrapExits(true)
+				close(goX) // x's exit comes as Init returns
+				return nil
+			},
+			receive: puppet(out),
+		}))
+		next(t, xKilled)
+		deadline := time.After(patience)
+		for i := 0; i <= n; i++ {
+			select {
+			case m := <-out:
+				e, ok := m.(actor.Exit)
+				require.True(t, ok, "got %T", m)
+				if e.From == x && i < n {
+					t.Fatalf("trial %d: x's exit, which came after all %d carried exits, was found at position %d", trial, n, i)
+				}
+			case <-deadline:
+				t.Fatalf("trial %d: only %d exits arrived", trial, i)
+			}
+		}
+	}
+}
+
+// Not trapping, the next incarnation ends of the first abnormal carried
+// exit, not of a linked exit that comes as its Init returns.
+func TestFirstAbnormalCarriedExitEndsTheIncarnation(t *testing.T) {
+	const n = 1000
+	for trial := range 5 {
+		f := spawnFamily(t)
+		partners := make([]*actor.Ref, n)
+		for i := range partners {
+			partners[i] = mustSpawn(t, puppet(make(chan any, 1)))
+		}
+		p := mustSpawn(t, puppet(make(chan any, 1)))
+		x := mustSpawn(t, puppet(make(chan any, 1)))
+		exec(t, f.child, func(c *actor.Context) {
+			for _, q := range partners {
+				require.NoError(t, c.Link(q))
+			}
+			require.NoError(t, c.Link(p))
+			require.NoError(t, c.Link(x))
+		})
+		require.False(t, f.crash(t).Final)
+		require.True(t, f.child.Suspended())
+		delivered := make(chan struct{}, n+1)
+		for _, q := range partners {
+			q.AfterStop(func(*actor.Ref, error) { delivered <- struct{}{} }) // after the link exits
+			require.NoError(t, q.Send(doFn(func(c *actor.Context) error { c.Stop(nil); return nil })))
+		}
+		p.AfterStop(func(*actor.Ref, error) { delivered <- struct{}{} })
+		require.NoError(t, p.Send(doFn(func(*actor.Context) error { return errBoom })))
+		for range n + 1 {
+			next(t, delivered)
+		}
+
+		goX := make(chan struct{})
+		xKilled := make(chan struct{})
+		go func() { <-goX; x.Kill(); close(xKilled) }()
+		require.NoError(t, f.child.Restart(&lifecycle{init: func(c *actor.Context) error {
+			close(goX)
+			return nil
+		}}))
+		next(t, xKilled)
+		ce := nextOf[actor.ChildExit](t, f.parentOut)
+		require.Equal(t, uint64(2), ce.Incarnation)
+		if !errors.Is(ce.Reason, errBoom) {
+			t.Fatalf("trial %d: incarnation 2 ended with %v, not the first abnormal carried exit (boom)", trial, ce.Reason)
+		}
+		require.NoError(t, f.child.Stop(callCtx(t)))
+	}
+}

@@ -63,8 +63,9 @@ type extras struct {
 	ended bool // stopped for good
 	gone  bool // ended, and its monitors on others removed: done may close
 	// between is set from the end of a supervised incarnation until the
-	// next one starts: no incarnation runs to receive a linked exit, and
-	// later.carry keeps the first that comes for the next one (see linkExit).
+	// next one has started (its Init returned): no incarnation runs to
+	// receive a linked exit, and later.carry keeps those that come, in
+	// order, for the next one (see linkExit and reincarnate).
 	between  bool
 	reason   error // why, once ended
 	id       *uuid.UUID
@@ -354,23 +355,9 @@ func (r *Ref) requestExit(reason error, final, kill bool) {
 }
 
 func (r *Ref) request(req *exitRequest) {
-	reason, final, kill := req.reason, req.final, req.kill
-	for {
-		old := r.pending.Load()
-		if !final && !kill && req.inc != r.inc.Load() {
-			return // made of an incarnation that has ended: nothing to end
-		}
-		if old != nil && !kill && (old.final ||
-			!final && (old.inc > req.inc || old.inc == req.inc && (old.suspend || !req.suspend))) {
-			// An exit at least as strong is already on its way: one for
-			// good, or one of the same (or a later) incarnation. A Suspend
-			// is stronger than a linked exit of the same incarnation: it
-			// must reach the parent as requested, and never the Restarter.
-			return
-		}
-		if r.pending.CompareAndSwap(old, req) {
-			break
-		}
+	reason, final := req.reason, req.final
+	if !r.post(req) {
+		return
 	}
 	r.mu.Lock()
 	// A request made of an incarnation that has ended since must not cancel
@@ -391,6 +378,29 @@ func (r *Ref) request(req *exitRequest) {
 		}
 	case stateRunning:
 		r.schedule() // wakes a task waiting in Recv
+	}
+}
+
+// post makes req the pending exit request, unless one at least as strong is
+// pending, and reports whether it did. It takes no lock: r.mu may be held.
+func (r *Ref) post(req *exitRequest) bool {
+	final, kill := req.final, req.kill
+	for {
+		old := r.pending.Load()
+		if !final && !kill && req.inc != r.inc.Load() {
+			return false // made of an incarnation that has ended: nothing to end
+		}
+		if old != nil && !kill && (old.final ||
+			!final && (old.inc > req.inc || old.inc == req.inc && (old.suspend || !req.suspend))) {
+			// An exit at least as strong is already on its way: one for
+			// good, or one of the same (or a later) incarnation. A Suspend
+			// is stronger than a linked exit of the same incarnation: it
+			// must reach the parent as requested, and never the Restarter.
+			return false
+		}
+		if r.pending.CompareAndSwap(old, req) {
+			return true
+		}
 	}
 }
 
