@@ -65,17 +65,19 @@ func (s *supervisor) stopChild(ch *child, bound context.Context, r resolved, tim
 	default:
 		start := time.Now()
 		if !stopWithin(ref, r, bound, timer) {
+			// Stuck if the whole stop ran out first (see stopBudget),
+			// killed if the child's own timeout did.
+			stuck := bound.Err() != nil && (r.mode != shutdownTimeout || time.Since(start) < r.timeout)
 			if ch.sub != nil {
 				// A child supervisor killed now stops nothing below it:
-				// what still runs there is ended, and named, first.
-				ch.sub.abandon()
+				// what still runs there is ended, and named as it is,
+				// first.
+				ch.sub.abandon(stuck)
 			}
 			ref.Kill()
 			ev.Reason = actor.ErrKilled
-			// Stuck if the whole stop ran out first (see stopBudget),
-			// killed if the child's own timeout did.
 			name := s.path + "/" + ch.id
-			if bound.Err() != nil && (r.mode != shutdownTimeout || time.Since(start) < r.timeout) {
+			if stuck {
 				ev.Kind = Stuck
 				s.env.noteStuck(name)
 			} else {
@@ -325,14 +327,18 @@ func (ch *child) share() (time.Duration, bool) {
 	return 0, false
 }
 
-// abandon ends what still runs below s, a supervisor killed while busy in a
-// message, which will stop none of it: every child, leaves first, is killed
-// and named stuck, as one that outlived the whole stop's time (a suspended
-// one just ends); so is the child whose start held s busy, if its actor is
-// not known yet (its factory or Init still runs, on s's goroutine). It runs
-// on the goroutine of the stop, not s's: it reads only what is written
-// under the supervisors' mu.
-func (s *supervisor) abandon() {
+// abandon ends what still runs below s, a supervisor about to be killed,
+// which will stop none of it: every child, leaves first, is killed and
+// named stuck, if s outlived the whole stop's time, or else killed, as s is
+// (a suspended one just ends); so is the child whose start held s busy, if
+// its actor is not known yet (its factory or Init still runs, on s's
+// goroutine). It runs on the goroutine of the stop, not s's: it reads only
+// what is written under the supervisors' mu.
+func (s *supervisor) abandon(stuck bool) {
+	note := s.env.noteKilled
+	if stuck {
+		note = s.env.noteStuck
+	}
 	type kid struct {
 		id  string
 		ref *actor.Ref
@@ -344,12 +350,12 @@ func (s *supervisor) abandon() {
 		kids = append(kids, kid{ch.id, ch.spawned, ch.sub})
 	}
 	if ch := s.starting; ch != nil && (ch.spawned == nil || !ch.spawned.Alive()) {
-		s.env.noteStuck(s.path + "/" + ch.id)
+		note(s.path + "/" + ch.id)
 	}
 	s.mu.Unlock()
 	for _, k := range kids {
 		if k.sub != nil {
-			k.sub.abandon()
+			k.sub.abandon(stuck)
 		}
 		switch {
 		case k.ref == nil || !k.ref.Alive():
@@ -357,7 +363,7 @@ func (s *supervisor) abandon() {
 			_ = k.ref.Stop(expired)
 		default:
 			k.ref.Kill()
-			s.env.noteStuck(s.path + "/" + k.id)
+			note(s.path + "/" + k.id)
 		}
 	}
 }

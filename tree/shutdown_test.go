@@ -319,4 +319,21 @@ func TestKilledChildSupervisorLeavesNothingRunning(t *testing.T) {
 		assert.ElementsMatch(t, []string{"root/n/hang", "root/n"}, rep.Abandoned)
 		assert.False(t, hang.Alive())
 	})
+	t.Run("by its own timeout: what runs below it is killed, not stuck", func(t *testing.T) {
+		release := make(chan struct{})
+		t.Cleanup(func() { close(release) })
+		running := make(chan struct{}, 1)
+		sup, err := tree.Start(context.Background(), tree.Spec{ShutdownGrace: 5 * time.Second,
+			Children: []tree.ChildSpec{
+				tree.Supervisor("n", tree.Spec{Children: []tree.ChildSpec{
+					stubborn("hang", release, running, tree.Shutdown(10*time.Second))}},
+					tree.Shutdown(100*time.Millisecond)),
+			}}, quiet())
+		require.NoError(t, err)
+		<-running
+		rep := sup.Stop(context.Background())
+		assert.ElementsMatch(t, []string{"root/n/hang", "root/n"}, rep.Killed)
+		assert.Empty(t, rep.Stuck)
+		assert.NoError(t, rep.Err, "neither the ctx nor the budget ran out")
+	})
 }

@@ -202,7 +202,7 @@ func (s *handle) stopOnce(ctx context.Context) StopReport {
 			// was busy with: its end cancels its children's context, and
 			// the child whose start held it may be gone by the time one
 			// looked.
-			s.sup.abandon()
+			s.sup.abandon(true)
 			s.ref.Kill()
 		}
 		rep.Err = err
