@@ -386,6 +386,7 @@ func (r *Ref) announce(reason error) {
 	unreg, end.unregCtx = end.unregCtx, nil
 	monitors, end.monitors = end.monitors, nil
 	inc, life := r.takeEndHooks()
+	hooked := end.ends != nil // made once; without end hooks there is nothing to wait for
 	r.mu.Unlock()
 
 	if unreg != nil {
@@ -394,15 +395,17 @@ func (r *Ref) announce(reason error) {
 	// What the actor held is released before anyone hears of its end.
 	runEndHooks(inc, r, reason)
 	runEndHooks(life, r, reason)
-	r.mu.Lock()
-	if h := end.ends; h != nil && h.running > 0 {
-		// The hooks of an incarnation that ended a moment ago still run
-		// (this is a Kill): the last of them makes the end known.
-		h.then = func() { r.announced(reason, w, monitors) }
+	if hooked {
+		r.mu.Lock()
+		if h := end.ends; h.running > 0 {
+			// The hooks of an incarnation that ended a moment ago still
+			// run (this is a Kill): the last of them makes the end known.
+			h.then = func() { r.announced(reason, w, monitors) }
+			r.mu.Unlock()
+			return
+		}
 		r.mu.Unlock()
-		return
 	}
-	r.mu.Unlock()
 	r.announced(reason, w, monitors)
 }
 
