@@ -268,8 +268,8 @@ func (b *stopBudget) plan(ch *child) (bound context.Context, r resolved, cancel 
 	return bound, r, cancel
 }
 
-// spend counts the wait for a child stopped with r, which took took, in
-// the budget: at most its own timeout.
+// spend counts in the budget the wait for a child stopped with r, which
+// lasted took: at most the child's own timeout.
 func (b *stopBudget) spend(r resolved, took time.Duration) {
 	if r.mode == shutdownTimeout {
 		took = min(took, r.timeout)
