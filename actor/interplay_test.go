@@ -227,17 +227,32 @@ func crashWhileSuspended(t *testing.T, f *family) (partner *actor.Ref) {
 // its exit has reached the child.
 func suspendLinked(t *testing.T, f *family) (partner *actor.Ref, crash func()) {
 	t.Helper()
+	partner, crashWith := linkPartner(t, f)
+	suspendChild(t, f)
+	return partner, func() { crashWith(errBoom) }
+}
+
+// linkPartner links the family's child to a new partner; crash crashes the
+// partner with reason and returns once its exit has reached the child.
+func linkPartner(t *testing.T, f *family) (partner *actor.Ref, crash func(reason error)) {
+	t.Helper()
 	partner = mustSpawn(t, puppet(make(chan any, 1)), actor.WithName("partner"))
 	exec(t, f.child, func(c *actor.Context) { require.NoError(t, c.Link(partner)) })
+	notified := make(chan struct{})
+	partner.AfterStop(func(*actor.Ref, error) { close(notified) }) // runs after the link exits
+	return partner, func(reason error) {
+		require.NoError(t, partner.Send(doFn(func(*actor.Context) error { return reason })))
+		next(t, notified)
+	}
+}
+
+// suspendChild crashes the family's child, which then waits for its
+// restart.
+func suspendChild(t *testing.T, f *family) {
+	t.Helper()
 	require.False(t, f.crash(t).Final)
 	require.Equal(t, seen{"crash", 1}, next(t, f.childOut))
 	require.True(t, f.child.Suspended())
-	notified := make(chan struct{})
-	partner.AfterStop(func(*actor.Ref, error) { close(notified) }) // runs after the link exits
-	return partner, func() {
-		require.NoError(t, partner.Send(doFn(func(*actor.Context) error { return errBoom })))
-		next(t, notified)
-	}
 }
 
 // A Ref outlives its incarnations, and so do its links: the exit of a linked
@@ -342,29 +357,17 @@ func TestLinkedExitWhileSuspendedIsForTheNextIncarnation(t *testing.T) {
 // finds that one first, the carried one behind it.
 func TestCarriedExitIsFoundFirst(t *testing.T) {
 	f := spawnFamily(t)
-	p1 := mustSpawn(t, puppet(make(chan any, 1)))
-	p2 := mustSpawn(t, puppet(make(chan any, 1)))
-	exec(t, f.child, func(c *actor.Context) {
-		require.NoError(t, c.Link(p1))
-		require.NoError(t, c.Link(p2))
-	})
-	require.False(t, f.crash(t).Final)
-	require.True(t, f.child.Suspended())
-
-	n1 := make(chan struct{})
-	p1.AfterStop(func(*actor.Ref, error) { close(n1) })
-	require.NoError(t, p1.Send(doFn(func(*actor.Context) error { return errBoom })))
-	next(t, n1) // carried: it came while no incarnation ran
+	p1, crash1 := linkPartner(t, f)
+	p2, crash2 := linkPartner(t, f)
+	suspendChild(t, f)
+	crash1(errBoom) // carried: it came while no incarnation ran
 
 	errLater := errors.New("later")
-	n2 := make(chan struct{})
-	p2.AfterStop(func(*actor.Ref, error) { close(n2) })
 	out := make(chan any, 16)
 	require.NoError(t, f.child.Restart(&lifecycle{
 		init: func(c *actor.Context) error {
 			c.TrapExits(true)
-			require.NoError(t, p2.Send(doFn(func(*actor.Context) error { return errLater })))
-			next(t, n2) // p2's exit, trapped, is in the mailbox
+			crash2(errLater) // p2's exit, trapped, is in the mailbox
 			return nil
 		},
 		receive: puppet(out),
@@ -411,26 +414,14 @@ func TestCarriedExitTrappedAsInitChose(t *testing.T) {
 // came later, while Init ran, ends it instead, with its own reason.
 func TestCarriedExitReasonEndsTheNextIncarnation(t *testing.T) {
 	f := spawnFamily(t)
-	p1 := mustSpawn(t, puppet(make(chan any, 1)))
-	p2 := mustSpawn(t, puppet(make(chan any, 1)))
-	exec(t, f.child, func(c *actor.Context) {
-		require.NoError(t, c.Link(p1))
-		require.NoError(t, c.Link(p2))
-	})
-	require.False(t, f.crash(t).Final)
-	require.True(t, f.child.Suspended())
-
-	n1 := make(chan struct{})
-	p1.AfterStop(func(*actor.Ref, error) { close(n1) })
-	require.NoError(t, p1.Send(doFn(func(*actor.Context) error { return errBoom })))
-	next(t, n1) // carried: it came while no incarnation ran
+	_, crash1 := linkPartner(t, f)
+	_, crash2 := linkPartner(t, f)
+	suspendChild(t, f)
+	crash1(errBoom) // carried: it came while no incarnation ran
 
 	errLater := errors.New("later")
-	n2 := make(chan struct{})
-	p2.AfterStop(func(*actor.Ref, error) { close(n2) })
 	require.NoError(t, f.child.Restart(&lifecycle{init: func(c *actor.Context) error {
-		require.NoError(t, p2.Send(doFn(func(*actor.Context) error { return errLater })))
-		next(t, n2) // p2's exit came while Init ran
+		crash2(errLater) // p2's exit came while Init ran
 		return nil
 	}}))
 	ce := nextOf[actor.ChildExit](t, f.parentOut)
