@@ -94,19 +94,40 @@ func newPanicError(v any, top unsafe.Pointer) *PanicError {
 	if !ok {
 		n = runtime.Callers(3, pcs[:]) // not Callers, newPanicError, the deferred function
 	}
-	if n > len(panicRecord{}.pcs) {
-		return &PanicError{Value: v, Stack: append(Stack(nil), pcs[:n]...)}
-	}
-	rec := &panicRecord{err: PanicError{Value: v}}
-	rec.err.Stack = rec.pcs[:copy(rec.pcs[:], pcs[:n]):n]
-	return &rec.err
+	return record(v, pcs[:n])
 }
 
-// panicRecord is a PanicError with room for its stack, so that a crash costs
-// one allocation: a stack cut at the dispatch loop is rarely deeper.
-type panicRecord struct {
-	err PanicError
-	pcs [16]uintptr
+// record returns a *PanicError holding v and a copy of pcs, made in one
+// allocation with room for the stack's depth and little more: allocating
+// costs in proportion to the size, and a crash's stack, cut at the dispatch
+// loop, is most often a handful of frames.
+func record(v any, pcs []uintptr) *PanicError {
+	switch n := len(pcs); {
+	case n <= 5:
+		return recordIn[[5]uintptr](v, pcs)
+	case n <= 11:
+		return recordIn[[11]uintptr](v, pcs)
+	case n <= 17:
+		return recordIn[[17]uintptr](v, pcs)
+	}
+	return &PanicError{Value: v, Stack: append(Stack(nil), pcs...)}
+}
+
+// pcRoom is the room for a stack in a panic's record: each size fills its
+// class of the allocator (80, 128 and 176 bytes with the PanicError).
+type pcRoom interface {
+	[5]uintptr | [11]uintptr | [17]uintptr
+}
+
+// recordIn is record with room R, which must hold pcs.
+func recordIn[R pcRoom](v any, pcs []uintptr) *PanicError {
+	rec := &struct {
+		err  PanicError
+		room R
+	}{err: PanicError{Value: v}}
+	room := unsafe.Slice(&rec.room[0], len(rec.room))
+	rec.err.Stack = room[:copy(room, pcs):len(pcs)]
+	return &rec.err
 }
 
 const selfPkg = "github.com/arbor-go/arbor/actor."

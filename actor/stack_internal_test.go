@@ -109,6 +109,43 @@ func TestPanicErrorOfAShallowStackIsOneAllocation(t *testing.T) {
 	assert.NotEmpty(t, perr.Stack.Frames())
 }
 
+func TestPanicRecordHasRoomForItsStackOnly(t *testing.T) {
+	pcs := make([]uintptr, 20)
+	for i := range pcs {
+		pcs[i] = uintptr(0x1000 + i)
+	}
+	// The room each depth gets: a shallow stack must not pay for a deep
+	// one's. The allocation is that, rounded up to the allocator's class.
+	rooms := map[int]uintptr{0: 5, 1: 5, 5: 5, 6: 11, 11: 11, 12: 17, 17: 17}
+	for n, room := range rooms {
+		size := unsafe.Sizeof(PanicError{}) + room*unsafe.Sizeof(uintptr(0))
+		class := uint64(size+15) &^ 15
+		perr := record("v", pcs[:n])
+		assert.Equal(t, Stack(pcs[:n]), perr.Stack, "depth %d", n)
+		assert.Equal(t, n, cap(perr.Stack), "depth %d: no room past the stack, so an append copies", n)
+		if n > 0 {
+			assert.Equal(t, unsafe.Sizeof(PanicError{}), uintptr(unsafe.Pointer(&perr.Stack[0]))-uintptr(unsafe.Pointer(perr)),
+				"depth %d: the stack lies right after the error, in its allocation", n)
+		}
+		assert.Equal(t, 1.0, testing.AllocsPerRun(10, func() { perr = record("v", pcs[:n]) }), "depth %d", n)
+		assert.LessOrEqual(t, bytesPerCall(func() { perr = record("v", pcs[:n]) }), class, "depth %d", n)
+	}
+	deep := record("v", pcs)
+	assert.Equal(t, Stack(pcs), deep.Stack, "a stack deeper than the largest room is copied whole")
+}
+
+// bytesPerCall returns the bytes that f allocates per call, on average.
+func bytesPerCall(f func()) uint64 {
+	const calls = 1000
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range calls {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return (after.TotalAlloc - before.TotalAlloc) / calls
+}
+
 // sameFrames requires the frames of fast to be those of slow, which goes on
 // past the frame that deferred the recover.
 func sameFrames(t *testing.T, fast, slow Stack) {
