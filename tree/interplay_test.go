@@ -380,6 +380,38 @@ func TestOneForAllRetriesTheWholeGroup(t *testing.T) {
 	}, got)
 }
 
+// OneForAll, as OTP: the retry after a failed restart starts the whole
+// group again, a child whose factory said Ignore on the failed attempt too
+// (OTP's start_children calls every child's start function again).
+func TestOneForAllRetryStartsAChildIgnoredOnTheFailedAttempt(t *testing.T) {
+	var bCalls, cCalls atomic.Int32
+	ignoring := tree.Worker("b", func() actor.Actor {
+		if bCalls.Add(1) == 2 { // its first restart says Ignore
+			return tree.Ignore
+		}
+		return &probe{id: "b"}
+	})
+	failing := tree.Worker("c", func() actor.Actor {
+		if cCalls.Add(1) == 2 { // its first restart fails
+			return nil
+		}
+		return &probe{id: "c"}
+	})
+	sup := start(t, tree.Spec{Strategy: strategy.OneForAll,
+		Intensity: strategy.Intensity{MaxRestarts: 10, Period: time.Minute},
+		Children:  []tree.ChildSpec{worker("a", nil), ignoring, failing}})
+	ev := events(t, sup)
+	require.NoError(t, refOf(t, sup, "a").Send("crash"))
+	ev(tree.StartFailed, "c")
+	ev(tree.ChildRestarted, "c") // the retry
+	assert.Equal(t, int32(3), bCalls.Load(), "the retry called b's factory again")
+	infos, err := sup.WhichChildren(context.Background())
+	require.NoError(t, err)
+	for _, info := range infos {
+		assert.NotNil(t, info.Ref, "%s runs after the retry", info.ID)
+	}
+}
+
 // blockingInit is a worker whose Init waits until its context ends (or the
 // test releases it): a connection attempt, say.
 type blockingInit struct {

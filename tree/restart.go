@@ -198,8 +198,10 @@ func (s *supervisor) restartNow(c *actor.Context, g *group, ch *child) {
 // counts as one more restart against the intensity and is retried after its
 // backoff, as OTP does: with the children after it, and, under OneForAll,
 // with the ones started before it too, stopped again (in reverse order) so
-// that the whole group starts together, in order.
+// that the whole group starts together, in order, and the ones whose
+// factories said Ignore asked again, as OTP calls every start function again.
 func (s *supervisor) runRestart(c *actor.Context, g *group) {
+	var ignored []*child // their factories said Ignore on this attempt
 	for i, ch := range g.children {
 		if ch.state != Restarting || !ch.listed || ch.due != g.token {
 			// Terminated or deleted meanwhile, or restarted by another
@@ -210,6 +212,9 @@ func (s *supervisor) runRestart(c *actor.Context, g *group) {
 		}
 		err := s.start(ch, g.attempt)
 		if err == nil {
+			if ch.state == Stopped && ch.listed {
+				ignored = append(ignored, ch)
+			}
 			continue
 		}
 		now := s.env.clock.Now()
@@ -230,9 +235,21 @@ func (s *supervisor) runRestart(c *actor.Context, g *group) {
 		}
 		rest := &group{attempt: attempt}
 		for _, x := range retry {
-			if x.due == g.token && x.state == Restarting { // still this group's to restart
-				rest.children = append(rest.children, x)
+			switch {
+			case x.due == g.token && x.state == Restarting: // still this group's to restart
+			case slices.Contains(ignored, x) && x.state == Stopped:
+				// OTP's retry calls every start function of the group
+				// again, one that said ignore too; stopped, it takes a
+				// slot again, or queues, as in collateral.
+				if s.mustWait(x) {
+					s.queue(x)
+					continue
+				}
+				s.setState(x, Restarting)
+			default:
+				continue
 			}
+			rest.children = append(rest.children, x)
 		}
 		s.schedule(c, rest, ch, delay, true)
 		return
