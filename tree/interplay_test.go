@@ -412,6 +412,43 @@ func TestOneForAllRetryStartsAChildIgnoredOnTheFailedAttempt(t *testing.T) {
 	}
 }
 
+// The same under MaxRunning: the slot that the ignored child gave back is
+// taken again by the retry, before the child waiting in the queue can have
+// it, so that no more than MaxRunning children run.
+func TestOneForAllRetryOfAnIgnoredChildKeepsMaxRunning(t *testing.T) {
+	var bCalls, cCalls atomic.Int32
+	sup := start(t, tree.Spec{Strategy: strategy.OneForAll, MaxRunning: 3,
+		Intensity: strategy.Intensity{MaxRestarts: 10, Period: time.Minute},
+		Children: []tree.ChildSpec{
+			worker("a", nil),
+			tree.Worker("b", func() actor.Actor {
+				if bCalls.Add(1) == 2 {
+					return tree.Ignore
+				}
+				return &probe{id: "b"}
+			}),
+			tree.Worker("c", func() actor.Actor {
+				if cCalls.Add(1) == 2 {
+					return nil
+				}
+				return &probe{id: "c"}
+			}),
+			worker("d", nil), // waits for a slot
+		}})
+	ev := events(t, sup)
+	require.Equal(t, tree.Waiting, stateOf(t, sup, "d"))
+	require.NoError(t, refOf(t, sup, "a").Send("crash"))
+	ev(tree.StartFailed, "c")
+	ev(tree.ChildRestarted, "c")
+	for _, id := range []string{"a", "b", "c"} {
+		assert.Equal(t, tree.Running, stateOf(t, sup, id), id)
+	}
+	assert.Equal(t, tree.Waiting, stateOf(t, sup, "d"))
+	counts, err := sup.CountChildren(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 3, counts.Active)
+}
+
 // blockingInit is a worker whose Init waits until its context ends (or the
 // test releases it): a connection attempt, say.
 type blockingInit struct {

@@ -239,9 +239,10 @@ func (s *supervisor) runRestart(c *actor.Context, g *group) {
 			case x.due == g.token && x.state == Restarting: // still this group's to restart
 			case slices.Contains(ignored, x) && x.state == Stopped:
 				// OTP's retry calls every start function of the group
-				// again, one that said ignore too; stopped, it takes a
-				// slot again, or queues, as in collateral.
-				if s.mustWait(x) {
+				// again, one that said ignore too. The attempt is void,
+				// so the child takes back the place it gave up in this
+				// message, ahead of the queue, if it is still free.
+				if s.full() || !s.take(x) {
 					s.queue(x)
 					continue
 				}
