@@ -77,6 +77,7 @@ func (r *Ref) reincarnate(a Actor) error {
 	if r.x == nil {
 		return nil
 	}
+	r.wakeEndedWaiters(inc)
 	r.x.between = false
 	var carried []Exit
 	if l := r.x.later; l != nil {

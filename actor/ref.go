@@ -83,8 +83,15 @@ type extras struct {
 // later is what waits for an actor's next suspension or incarnation, kept
 // off extras, which every actor that ends makes, to hold them to 128 bytes.
 type later struct {
-	paused []chan struct{} // closed when the actor next suspends (Suspend waits on them)
-	carry  []Exit          // the linked exits for the next incarnation, in order (see linkExit)
+	paused []pauseWaiter // the Suspends waiting (see suspendWaiter)
+	carry  []Exit        // the linked exits for the next incarnation, in order (see linkExit)
+}
+
+// pauseWaiter is a Suspend waiting for the end of incarnation inc: ch is
+// closed when the actor suspends, or when a restart in place has ended inc.
+type pauseWaiter struct {
+	ch  chan struct{}
+	inc uint64
 }
 
 // wait returns x's later, making it if needed. Ref.mu must be held.

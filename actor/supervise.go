@@ -61,7 +61,10 @@ var ErrNotSupervised = errors.New("actor: not supervised")
 // mailbox intact, for Restart or Stop. Its parent receives a ChildExit with
 // Requested set. Suspend waits until the actor is suspended, or until ctx
 // ends (then it returns ctx.Err(): the caller may Kill it). Suspending a
-// suspended actor returns nil; a stopped one, ErrStopped.
+// suspended actor returns nil; a stopped one, ErrStopped. If the incarnation
+// ends by itself first, Suspend returns nil once it has: when the actor is
+// suspended for its parent, or, with a Restarter, once the next incarnation
+// has started in place (see Restarter).
 func (r *Ref) Suspend(ctx context.Context, reason error) error {
 	if r.invalid() {
 		return ErrNilActor
@@ -72,7 +75,7 @@ func (r *Ref) Suspend(ctx context.Context, reason error) error {
 	if r.parent == nil {
 		return ErrNotSupervised
 	}
-	wait := r.suspendWaiter() // before the state is read: a suspension after it must wake us
+	wait, inc := r.suspendWaiter() // before the state is read: a suspension after it must wake us
 	switch r.state.Load() {
 	case stateSuspended:
 		r.dropSuspendWaiter(wait)
@@ -81,7 +84,7 @@ func (r *Ref) Suspend(ctx context.Context, reason error) error {
 		r.dropSuspendWaiter(wait)
 		return ErrStopped
 	}
-	r.request(&exitRequest{reason: reason, inc: r.inc.Load(), suspend: true})
+	r.request(&exitRequest{reason: reason, inc: inc, suspend: true})
 	select {
 	case <-wait:
 		return nil
@@ -99,14 +102,19 @@ func (r *Ref) Suspend(ctx context.Context, reason error) error {
 	}
 }
 
-// suspendWaiter returns a channel closed when the actor next suspends.
-func (r *Ref) suspendWaiter() chan struct{} {
+// suspendWaiter returns a channel closed when the actor next suspends, or
+// once the incarnation it returns has ended and the next runs (a restart in
+// place: see wakeEndedWaiters). The incarnation is read under r.mu, under
+// which that wake-up comes: the waiter is woken by the restart that makes a
+// request for it stale.
+func (r *Ref) suspendWaiter() (chan struct{}, uint64) {
 	ch := make(chan struct{})
 	r.mu.Lock()
+	inc := r.inc.Load()
 	l := r.more().wait()
-	l.paused = append(l.paused, ch)
+	l.paused = append(l.paused, pauseWaiter{ch: ch, inc: inc})
 	r.mu.Unlock()
-	return ch
+	return ch, inc
 }
 
 // dropSuspendWaiter removes a waiter that will not wait: an actor suspended
@@ -115,9 +123,7 @@ func (r *Ref) dropSuspendWaiter(ch chan struct{}) {
 	r.mu.Lock()
 	if r.x != nil && r.x.later != nil {
 		l := r.x.later
-		if i := slices.Index(l.paused, ch); i >= 0 {
-			l.paused = slices.Delete(l.paused, i, i+1)
-		}
+		l.paused = slices.DeleteFunc(l.paused, func(w pauseWaiter) bool { return w.ch == ch })
 	}
 	r.mu.Unlock()
 }
@@ -125,12 +131,31 @@ func (r *Ref) dropSuspendWaiter(ch chan struct{}) {
 func (r *Ref) wakeSuspendWaiters() {
 	r.mu.Lock()
 	if r.x != nil && r.x.later != nil {
-		for _, ch := range r.x.later.paused {
-			close(ch)
+		for _, w := range r.x.later.paused {
+			close(w.ch)
 		}
 		r.x.later.paused = nil
 	}
 	r.mu.Unlock()
+}
+
+// wakeEndedWaiters wakes the Suspends made of incarnations before inc, which
+// has started in place of the one that ended: the restart overtook their
+// requests, which are discarded as stale, and what they asked for (the end
+// of the incarnation they saw) has come, as when a crash suspends the actor
+// before them. r.mu must be held.
+func (r *Ref) wakeEndedWaiters(inc uint64) {
+	l := r.x.later
+	if l == nil {
+		return
+	}
+	l.paused = slices.DeleteFunc(l.paused, func(w pauseWaiter) bool {
+		if w.inc < inc {
+			close(w.ch)
+			return true
+		}
+		return false
+	})
 }
 
 // Restarter is the fast path of a supervisor (see WithRestarter): it decides,
@@ -142,9 +167,11 @@ func (r *Ref) wakeSuspendWaiters() {
 // one after the other, and must not wait for the actor itself.
 //
 // A Suspend that comes while RestartNow decides is overtaken by the restart
-// (it was made of the incarnation that ended) and waits for its ctx: a
-// supervisor takes a child off its Restarter's path, and waits for a restart
-// under way to finish, before it suspends it, as package tree does.
+// (it was made of the incarnation that ended): it returns nil once the next
+// incarnation has started, as it does when a crash suspends the actor before
+// it. A supervisor that must suspend the child takes it off its Restarter's
+// path first, and waits for a restart under way to finish, as package tree
+// does.
 type Restarter interface {
 	// RestartNow is asked once Terminate has run and the ended
 	// incarnation's context is cancelled. decided false leaves the exit to

@@ -487,3 +487,49 @@ func exitParent(t *testing.T) (*Ref, <-chan ChildExit) {
 	t.Cleanup(parent.Kill)
 	return parent, exits
 }
+
+// suspendingRestarter restarts in place, but first has a Suspend made of the
+// incarnation that has just ended, while it decides, and waits until the
+// request is in.
+type suspendingRestarter struct {
+	ctx       context.Context
+	suspended chan error
+}
+
+func (s *suspendingRestarter) RestartNow(child *Ref, _ error) (Actor, bool) {
+	go func() { s.suspended <- child.Suspend(s.ctx, ErrShutdown) }()
+	for child.pending.Load() == nil && s.ctx.Err() == nil {
+		runtime.Gosched()
+	}
+	return Func(func(c *Context, _ any) error { return c.Reply(c.Incarnation()) }), true
+}
+
+func (s *suspendingRestarter) Restarted(*Ref, error) {}
+
+// A Suspend made while a Restarter decides asked the incarnation that had
+// just ended to end: it returns once the restart in place has made that
+// plain, as it returns when a crash suspends the actor before it, rather
+// than waiting for its ctx (for good, with context.Background()).
+func TestSuspendOvertakenByARestartInPlaceReturns(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	parent, err := Spawn(ctx, Func(func(*Context, any) error { return nil }))
+	require.NoError(t, err)
+	defer parent.Kill()
+	rs := &suspendingRestarter{ctx: ctx, suspended: make(chan error, 1)}
+	child, err := Spawn(ctx, Func(func(*Context, any) error { return errors.New("crash") }),
+		WithParent(parent), WithRestarter(rs))
+	require.NoError(t, err)
+	defer child.Kill()
+	require.NoError(t, child.Send("crash"))
+	select {
+	case err := <-rs.suspended:
+		assert.NoError(t, err)
+	case <-time.After(2 * time.Second):
+		t.Fatal("Suspend still waits after the restart in place")
+	}
+	inc, err := CallAs[uint64](ctx, child, "inc?")
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), inc, "the restart in place went ahead")
+	cancel() // ends a Suspend that is still waiting, so that nothing leaks
+}
