@@ -37,6 +37,7 @@ func (r *Ref) Restart(a Actor) error {
 	}
 	if err := r.reincarnate(a); err != nil {
 		r.state.Store(stateSuspended)
+		r.wakeSuspendWaiters() // a Suspend made meanwhile: the actor is suspended again
 		if p := r.pending.Load(); p != nil && p.final && r.state.CompareAndSwap(stateSuspended, stateRunning) {
 			r.finish(p.reason) // stopped for good meanwhile
 		}

@@ -533,3 +533,57 @@ func TestSuspendOvertakenByARestartInPlaceReturns(t *testing.T) {
 	assert.Equal(t, uint64(2), inc, "the restart in place went ahead")
 	cancel() // ends a Suspend that is still waiting, so that nothing leaks
 }
+
+// failingInit fails once a Suspend waits.
+type failingInit struct {
+	ctx   context.Context
+	child *Ref
+}
+
+func (f *failingInit) Init(*Context) error {
+	for f.ctx.Err() == nil && suspendsWaiting(f.child) == 0 {
+		runtime.Gosched()
+	}
+	return errors.New("no")
+}
+
+func suspendsWaiting(r *Ref) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.x.wait().paused)
+}
+
+func (f *failingInit) Receive(*Context, any) error { return nil }
+
+// A Suspend made while a Restart runs an Init that fails returns: the actor
+// is suspended again.
+func TestSuspendDuringAFailedRestartReturns(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	parent, err := Spawn(ctx, Func(func(*Context, any) error { return nil }))
+	require.NoError(t, err)
+	defer parent.Kill()
+	child, err := Spawn(ctx, Func(func(*Context, any) error { return nil }), WithParent(parent))
+	require.NoError(t, err)
+	defer child.Kill()
+	require.NoError(t, child.Suspend(ctx, ErrShutdown))
+
+	suspended := make(chan error, 1)
+	restarted := make(chan error, 1)
+	go func() { restarted <- child.Restart(&failingInit{ctx: ctx, child: child}) }()
+	go func() {
+		for child.state.Load() != stateRunning && ctx.Err() == nil { // Restart has taken it from suspended
+			runtime.Gosched()
+		}
+		suspended <- child.Suspend(ctx, ErrShutdown)
+	}()
+	require.Error(t, <-restarted)
+	select {
+	case err := <-suspended:
+		assert.NoError(t, err)
+	case <-time.After(2 * time.Second):
+		t.Fatal("Suspend still waits, the actor suspended again")
+	}
+	assert.True(t, child.Suspended())
+	cancel()
+}
