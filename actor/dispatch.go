@@ -290,8 +290,7 @@ func (r *Ref) terminate(t Terminator, reason error) (out error) {
 	defer func() {
 		if v := recover(); v != nil {
 			perr := newPanicError(v, nil)
-			r.set.log().Error().Str("actor", r.String()).AnErr("reason", perr).
-				Str("stack", perr.Stack.String()).Msg("panic in Terminate")
+			r.logPanic(perr, "panic in Terminate")
 			if !IsCrash(reason) {
 				out = perr // a clean exit that could not clean up is not clean
 			}
@@ -339,6 +338,13 @@ func (r *Ref) closeIncarnation(reason error, next bool) {
 	ends := r.takeIncarnationHooks()
 	r.mu.Unlock()
 	r.runIncarnationHooks(ends, reason)
+}
+
+// logPanic logs perr, a panic recovered in the user's code where it cannot
+// end the actor (Terminate, an end hook), with its stack.
+func (r *Ref) logPanic(perr *PanicError, msg string) {
+	r.set.log().Error().Str("actor", r.String()).AnErr("reason", perr).
+		Str("stack", perr.Stack.String()).Msg(msg)
 }
 
 func causeOf(reason error) error {

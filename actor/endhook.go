@@ -32,8 +32,8 @@ type endHooks struct {
 // f runs on the goroutine that ends the incarnation, after Terminate and
 // before the parent, the Restarter, Done, monitors and links learn of the
 // end. It must be quick, must not block, and must neither wait for the
-// actor nor stop it: its end for good waits for hooks that are running.
-// Made between two incarnations (a supervised actor waiting for its
+// actor nor stop it: its end for good waits for hooks that are running. A
+// panic in f is logged with its stack, and the end goes on. Made between two incarnations (a supervised actor waiting for its
 // restart), it is for the next one. On an actor that has stopped for good,
 // f runs at once, on the caller's goroutine, with the exit reason; on a nil
 // Ref, with ErrNilActor. The returned function cancels f and reports
@@ -161,6 +161,18 @@ func (r *Ref) takeEndHooks() (inc, life map[uint64]func(*Ref, error)) {
 // held.
 func runEndHooks(fs map[uint64]func(*Ref, error), r *Ref, reason error) {
 	for _, f := range fs {
-		f(r, reason)
+		r.runEndHook(f, reason)
 	}
+}
+
+// runEndHook runs f, and logs a panic of it rather than let it cut the end
+// short: a hook's bug must not keep the other hooks from running, nor the
+// parent, Done and the rest from learning of the end.
+func (r *Ref) runEndHook(f func(*Ref, error), reason error) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.logPanic(newPanicError(v, nil), "panic in end hook")
+		}
+	}()
+	f(r, reason)
 }

@@ -554,3 +554,34 @@ func TestHooksThatKillEachOthersActors(t *testing.T) {
 		}
 	}
 }
+
+// An end hook that panics (a registry observer's bug, say) is logged with
+// its stack, as a panic in Terminate is, and the end goes on: the other
+// hooks run, and the parent, Done and the rest learn of it.
+func TestEndHookThatPanics(t *testing.T) {
+	t.Run("as an incarnation ends", func(t *testing.T) {
+		sink := newLogSink()
+		f := spawnFamily(t, actor.WithLogger(sink.logger()))
+		f.child.OnIncarnationEnd(func(*actor.Ref, error) { panic("hook bug") })
+		hook, ran := endHook()
+		f.child.OnIncarnationEnd(hook)
+		exit := f.crash(t)
+		assert.Equal(t, errBoom, exit.Reason)
+		ready(t, ran, "the other hook")
+		line := sink.lineWith(t, "panic in end hook")
+		assert.Equal(t, "error", line["level"])
+		assert.Contains(t, line["reason"], "hook bug")
+		assert.Contains(t, line["stack"], "TestEndHookThatPanics")
+	})
+
+	t.Run("as the actor stops for good", func(t *testing.T) {
+		sink := newLogSink()
+		ref := mustSpawn(t, puppet(make(chan any, 1)), actor.WithLogger(sink.logger()))
+		ref.OnStop(func(*actor.Ref, error) { panic("hook bug") })
+		hook, ran := endHook()
+		ref.OnStop(hook)
+		require.NoError(t, ref.Stop(callCtx(t)))
+		assert.Equal(t, ended{ref, actor.ErrShutdown}, ready(t, ran, "the other hook"))
+		sink.lineWith(t, "panic in end hook")
+	})
+}
