@@ -162,7 +162,7 @@ func (g *pgroup) list() []*actor.Ref {
 // incarnation ends may end with it at once.)
 //
 // Join returns an *InvalidNameError for an invalid group name (see
-// ValidName), actor.ErrNilActor for a nil ref, and an error matching
+// ValidName), actor.ErrNilActor for a nil or zero ref, and an error matching
 // actor.ErrStopped if ref has already stopped.
 func (r *Registry) Join(group string, ref *actor.Ref) error {
 	if err := ValidName(group); err != nil {
@@ -173,16 +173,32 @@ func (r *Registry) Join(group string, ref *actor.Ref) error {
 	}
 	m := &membership{}
 	m.stop = ref.OnIncarnationEnd(func(*actor.Ref, error) { r.dropMember(group, ref, m) })
+	joined, err := r.add(group, ref, m)
+	if err != nil {
+		return err
+	}
+	if !joined {
+		m.stop() // the first join's hook serves them all
+	}
+	return nil
+}
+
+// add records the join m of ref to group, and reports whether m is ref's
+// first membership of it. The registry is changed before the observers hear
+// of it, and unlocked however they return (see put).
+func (r *Registry) add(group string, ref *actor.Ref, m *membership) (first bool, err error) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if m.dead {
 		// The incarnation ended between the hook and the lock: the join
 		// ended with it, or, if the actor has stopped, never was.
-		alive := ref.Alive()
-		r.mu.Unlock()
-		if alive {
-			return nil
+		switch err := ref.Err(); {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, actor.ErrNilActor):
+			return false, actor.ErrNilActor // a zero Ref, not made by Spawn
 		}
-		return fmt.Errorf("registry: join %q: %w", group, actor.ErrStopped)
+		return false, fmt.Errorf("registry: join %q: %w", group, actor.ErrStopped)
 	}
 	r.gmu.Lock()
 	g := r.groups[group]
@@ -196,17 +212,14 @@ func (r *Registry) Join(group string, ref *actor.Ref) error {
 	have := g.join(ref, m)
 	r.gmu.Unlock()
 	r.emit(Event{Kind: Joined, Group: group, Ref: ref})
-	r.mu.Unlock()
-	if have != nil {
-		m.stop() // the first join's hook serves them all
-	}
-	return nil
+	return have == nil, nil
 }
 
 // Leave undoes one Join of ref to group. It returns a *NotFoundError
 // (errors.Is ErrNotFound) naming the group and ref if ref is not a member.
 func (r *Registry) Leave(group string, ref *actor.Ref) error {
 	r.mu.Lock()
+	defer r.mu.Unlock() // however the observers return (see put)
 	r.gmu.Lock()
 	g := r.groups[group]
 	var m *membership
@@ -215,7 +228,6 @@ func (r *Registry) Leave(group string, ref *actor.Ref) error {
 	}
 	if m == nil {
 		r.gmu.Unlock()
-		r.mu.Unlock()
 		return &NotFoundError{Name: group, Ref: ref}
 	}
 	out := g.leave(ref, m)
@@ -223,11 +235,10 @@ func (r *Registry) Leave(group string, ref *actor.Ref) error {
 		delete(r.groups, group)
 	}
 	r.gmu.Unlock()
-	r.emit(Event{Kind: Left, Group: group, Ref: ref})
-	r.mu.Unlock()
 	if out {
 		m.stop()
 	}
+	r.emit(Event{Kind: Left, Group: group, Ref: ref})
 	return nil
 }
 

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -59,6 +60,8 @@ type Option func(*Registry)
 // changes on its own event stream. f runs while the registry's write lock is
 // held, so it must be quick, must not block, and must not change the
 // registry (Register, Unregister, Join, Leave, Watch, Close); reads are fine.
+// A panic in f comes out of the change that called it, which is made
+// already; the registry stays usable.
 func WithObserver(f func(Event)) Option {
 	return func(r *Registry) {
 		if f != nil {
@@ -154,9 +157,10 @@ func (r *Registry) store(name string, e *entry) {
 //
 // The name is removed when ref stops for good, as part of its end: by the
 // time its Done closes or its supervisor hears of the end, the name is free.
-// A supervised restart keeps the Ref, and so the name. Register returns an *InvalidNameError for an
-// invalid name (see ValidName), actor.ErrNilActor for a nil ref, and an error
-// matching actor.ErrStopped if ref has already stopped.
+// A supervised restart keeps the Ref, and so the name. Register returns an
+// *InvalidNameError for an invalid name (see ValidName), actor.ErrNilActor
+// for a nil or zero ref, and an error matching actor.ErrStopped if ref has
+// already stopped.
 func (r *Registry) Register(name string, ref *actor.Ref) error {
 	if err := ValidName(name); err != nil {
 		return err
@@ -174,31 +178,48 @@ func (r *Registry) Register(name string, ref *actor.Ref) error {
 		e.dead.Store(true)
 		r.expire(name, e)
 	})
+	if err := r.put(name, e); err != nil {
+		e.stop()
+		if err == errHeld {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// errHeld tells Register that ref holds the name already.
+var errHeld = errors.New("registry: held already")
+
+// put stores e as the holder of name, unless someone alive holds it. The
+// registry is changed before the observers hear of it, and unlocked however
+// they return: an observer that panics leaves it whole and usable.
+func (r *Registry) put(name string, e *entry) error {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if e.dead.Load() {
-		r.mu.Unlock()
+		if errors.Is(e.ref.Err(), actor.ErrNilActor) {
+			return actor.ErrNilActor // a zero Ref, not made by Spawn
+		}
 		return fmt.Errorf("registry: register %q: %w", name, actor.ErrStopped)
 	}
 	old := r.entries[name]
-	if old != nil {
-		if old.ref == ref {
-			r.mu.Unlock()
-			e.stop()
-			return nil
-		}
-		if !old.dead.Load() && old.ref.Alive() {
-			r.mu.Unlock()
-			e.stop()
-			return &TakenError{Name: name, Holder: old.ref}
-		}
+	switch {
+	case old == nil:
+	case old.ref == e.ref:
+		return errHeld
+	case !old.dead.Load() && old.ref.Alive():
+		return &TakenError{Name: name, Holder: old.ref}
+	default:
 		// The holder has stopped and its watch has yet to run: take over.
 		// The watch will find another entry and leave it alone.
 		old.stop()
-		r.emit(Event{Kind: Unregistered, Name: name, Ref: old.ref})
 	}
 	r.store(name, e)
-	r.emit(Event{Kind: Registered, Name: name, Ref: ref})
-	r.mu.Unlock()
+	if old != nil {
+		r.emit(Event{Kind: Unregistered, Name: name, Ref: old.ref})
+	}
+	r.emit(Event{Kind: Registered, Name: name, Ref: e.ref})
 	return nil
 }
 
@@ -216,15 +237,14 @@ func (r *Registry) expire(name string, e *entry) {
 // (errors.Is ErrNotFound) if nobody does.
 func (r *Registry) Unregister(name string) error {
 	r.mu.Lock()
+	defer r.mu.Unlock() // however the observers return (see put)
 	e := r.entries[name]
 	if e == nil {
-		r.mu.Unlock()
 		return &NotFoundError{Name: name}
 	}
 	r.store(name, nil)
-	r.emit(Event{Kind: Unregistered, Name: name, Ref: e.ref})
-	r.mu.Unlock()
 	e.stop()
+	r.emit(Event{Kind: Unregistered, Name: name, Ref: e.ref})
 	return nil
 }
 
