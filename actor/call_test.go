@@ -459,3 +459,24 @@ func TestExitErrorIs(t *testing.T) {
 		assert.Contains(t, err.Error(), "normally")
 	})
 }
+
+// A supervised actor whose parent has gone stops for good when an
+// incarnation ends (nobody will restart it). A call it crashed handling
+// gets an *ExitError with Stopped false, decided before the actor found its
+// parent gone: errors.Is(err, ErrStopped) is false although the actor is
+// gone for good (Done is closed, the next call gets ErrStopped).
+func TestCallCrashingOrphanedChildReportsStopped(t *testing.T) {
+	parent := mustSpawn(t, puppet(make(chan any, 4)))
+	child := mustSpawn(t, actor.Func(func(c *actor.Context, msg any) error { return errBoom }),
+		actor.WithParent(parent))
+	parent.Kill()
+	<-parent.Done()
+
+	_, err := child.Call(callCtx(t), "crash")
+	var xe *actor.ExitError
+	require.ErrorAs(t, err, &xe)
+	require.ErrorIs(t, err, errBoom)
+	waitDone(t, child) // it has stopped for good
+	assert.True(t, xe.Stopped, "the actor is gone for good, yet the call's ExitError says Stopped=false")
+	assert.ErrorIs(t, err, actor.ErrStopped)
+}

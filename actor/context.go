@@ -236,6 +236,30 @@ func (c *Context) abort(err error) {
 	c.req = nil
 }
 
+// inHand is a call taken from the Context to be answered later.
+type inHand struct {
+	q   *request
+	gen uint64
+}
+
+// detach takes the call being handled, if it awaits a reply, off the
+// Context: nothing can answer it through the Context any more.
+func (c *Context) detach() inHand {
+	q := c.req
+	c.req = nil
+	if q == nil || q == answered {
+		return inHand{}
+	}
+	return inHand{q: q, gen: c.gen}
+}
+
+// fail answers the call, if any, with err.
+func (h inHand) fail(err error) {
+	if h.q != nil {
+		_ = h.q.reply(h.gen, nil, err)
+	}
+}
+
 // reset prepares the Context for a new incarnation.
 func (c *Context) reset() {
 	c.req, c.stop = nil, nil

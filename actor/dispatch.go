@@ -247,9 +247,11 @@ func (r *Ref) endIncarnation(reason error, final bool) bool {
 		final = true
 	}
 	supervised := r.parent != nil && !final
-	if r.c.req != nil { // the error is made only for a call in hand
-		r.c.abort(&ExitError{Actor: r, Reason: reason, Stopped: !supervised})
-	}
+	// The call in hand fails once the end is made known, not before
+	// Terminate: whoever is told of the end must find the actor ended and
+	// what it held (names, groups) released, as in OTP, where the caller
+	// learns of it from the 'DOWN'. Terminate cannot answer it.
+	call := r.c.detach()
 	if t, ok := r.behavior.(Terminator); ok {
 		reason = r.terminate(t, reason)
 	}
@@ -259,7 +261,7 @@ func (r *Ref) endIncarnation(reason error, final bool) bool {
 		p := r.pending.Load()
 		requested := p != nil && p.suspend && p.inc == inc
 		if rs := r.set.restarter; rs != nil && !requested && (p == nil || !p.final) {
-			if decided, running := r.restartInPlace(rs, reason); decided {
+			if decided, running := r.restartInPlace(rs, reason, call); decided {
 				return running
 			}
 		}
@@ -270,18 +272,22 @@ func (r *Ref) endIncarnation(reason error, final bool) bool {
 			if r.state.CompareAndSwap(stateSuspended, stateRunning) {
 				r.finish(p.reason)
 			}
+			call.fail(&ExitError{Actor: r, Reason: p.reason, Stopped: true})
 			return false
 		}
 		if r.parent.mb.PushSystem(ChildExit{Child: r, Reason: reason, Incarnation: inc, Requested: requested}) == nil {
 			r.parent.schedule()
+			call.fail(&ExitError{Actor: r, Reason: reason})
 			return false
 		}
 		// The parent is gone: nobody will restart us.
 		if !r.state.CompareAndSwap(stateSuspended, stateRunning) {
+			call.fail(&ExitError{Actor: r, Reason: reason, Stopped: true}) // stopped meanwhile
 			return false
 		}
 	}
 	r.finish(reason)
+	call.fail(&ExitError{Actor: r, Reason: reason, Stopped: true})
 	return false
 }
 

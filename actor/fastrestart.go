@@ -9,11 +9,15 @@ package actor
 // next incarnation runs, in which case the caller keeps the consumer side and
 // goes on dispatching on its goroutine; if not, the actor is suspended
 // without a ChildExit and the caller gives the consumer side up.
-func (r *Ref) restartInPlace(rs Restarter, reason error) (decided, running bool) {
+//
+// call is the call in hand when the incarnation ended: once the restart is
+// decided, it fails at once, not after the next incarnation's Init.
+func (r *Ref) restartInPlace(rs Restarter, reason error, call inHand) (decided, running bool) {
 	next, decided := rs.RestartNow(r, reason)
 	if !decided {
 		return false, false
 	}
+	call.fail(&ExitError{Actor: r, Reason: reason})
 	err := ErrNilActor
 	if next != nil {
 		err = r.reincarnate(next)
