@@ -391,10 +391,8 @@ func (r *Ref) announce(reason error) {
 	end := r.more() // the allocation an ending record would cost anyway
 	end.ended, end.reason = true, reason
 	r.mb.Close()
-	var w watchers
 	var unreg func() bool
 	var monitors map[uint64]*Ref
-	w, end.watch = end.watch, watchers{}
 	unreg, end.unregCtx = end.unregCtx, nil
 	monitors, end.monitors = end.monitors, nil
 	inc, life := r.takeEndHooks()
@@ -412,19 +410,21 @@ func (r *Ref) announce(reason error) {
 		if h := end.ends; h.running > 0 {
 			// The hooks of an incarnation that ended a moment ago still
 			// run (this is a Kill): the last of them makes the end known.
-			h.then = func() { r.announced(reason, w, monitors) }
+			h.then = func() { r.announced(reason, monitors) }
 			r.mu.Unlock()
 			return
 		}
 		r.mu.Unlock()
 	}
-	r.announced(reason, w, monitors)
+	r.announced(reason, monitors)
 }
 
 // announced is the end of announce, once what the actor held is released:
 // its monitors on others go, Done closes, and the parent, the monitors and
-// the links hear of the end.
-func (r *Ref) announced(reason error, w watchers, monitors map[uint64]*Ref) {
+// the links hear of the end. The watchers are taken only now, as the actor
+// is marked gone: a monitor, link or AfterStop made while the end hooks ran
+// is told with the others, after them, not at once (see addWatch).
+func (r *Ref) announced(reason error, monitors map[uint64]*Ref) {
 	end := r.x
 	for id, target := range monitors {
 		target.removeWatch(id) // outside r.mu: two actors that watch each other may end together
@@ -432,6 +432,8 @@ func (r *Ref) announced(reason error, w watchers, monitors map[uint64]*Ref) {
 	// Done closes once the monitors are gone, whenever it was made.
 	r.mu.Lock()
 	end.gone = true
+	w := end.watch
+	end.watch = watchers{}
 	if end.done != nil {
 		close(end.done)
 	}

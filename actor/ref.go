@@ -105,6 +105,18 @@ func (x *extras) wait() *later {
 // ended reports whether the actor has stopped for good. r.mu must be held.
 func (r *Ref) ended() bool { return r.x != nil && r.x.ended }
 
+// told reports whether the actor's end has been made known, its watchers
+// taken to be told (see announced): one that comes now must be told at
+// once, by whoever adds it. r.mu must be held.
+func (r *Ref) told() bool { return r.x != nil && r.x.gone }
+
+// isTold is told, taking r.mu.
+func (r *Ref) isTold() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.told()
+}
+
 // more returns r's extras, making them if needed. r.mu must be held.
 func (r *Ref) more() *extras {
 	if r.x == nil {

@@ -21,12 +21,13 @@ func (w *watchers) notify(r *Ref, reason error) {
 	}
 }
 
-// addWatch registers f to run when r stops for good. If r has already stopped
-// it returns false and registers nothing.
+// addWatch registers f to run when r stops for good. If r's end has been
+// made known it returns false and registers nothing; while the end is under
+// way (its end hooks run), f is told with the others, once they have run.
 func (r *Ref) addWatch(id uint64, f func(*Ref, error)) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.ended() {
+	if r.told() {
 		return false
 	}
 	w := &r.more().watch
@@ -87,8 +88,17 @@ func (c *Context) Monitor(target *Ref) (MonitorRef, error) {
 	self := c.ref
 	m := MonitorRef{target: target, id: watchSeq.Add(1)}
 	down := func(ref *Ref, reason error) {
-		self.forgetMonitor(m.id)
-		if self.mb.PushSystem(Down{Ref: ref, Reason: reason, Monitor: m}) == nil {
+		// Queued under self.mu, and only if the record is still there, so
+		// that no Down comes once Demonitor, which drops it under the same
+		// lock, has returned.
+		self.mu.Lock()
+		held := self.x != nil && self.x.monitors[m.id] != nil
+		if held {
+			delete(self.x.monitors, m.id)
+			held = self.mb.PushSystem(Down{Ref: ref, Reason: reason, Monitor: m}) == nil
+		}
+		self.mu.Unlock()
+		if held {
 			self.schedule()
 		}
 	}
@@ -137,7 +147,8 @@ func (r *Ref) forgetMonitor(id uint64) {
 }
 
 // Demonitor removes a monitor. It reports whether the monitor was active; a
-// Down already queued is not withdrawn.
+// Down already queued is not withdrawn, and none is queued once Demonitor
+// has returned.
 func (c *Context) Demonitor(m MonitorRef) bool {
 	if m.target == nil {
 		return false
@@ -167,11 +178,22 @@ func (c *Context) Link(target *Ref) error {
 	if target == self {
 		return nil
 	}
+	// Each side is added before the other can be told of its end through
+	// it: self's first, then target's (an end of target from then on finds
+	// self linked), and a link to a self that ended meanwhile is undone.
+	if !self.addLink(target) {
+		return nil // killed meanwhile: its links went with it
+	}
 	if !target.addLink(self) {
-		self.linkExit(target, ErrNoProc)
+		self.removeLink(target)
+		self.deliverExit(target, ErrNoProc)
 		return nil
 	}
-	self.addLink(target)
+	if self.isTold() && target.dropLink(self) {
+		// Self's end was made known before target held the link: nobody
+		// told target of it.
+		target.deliverExit(self, self.Err())
+	}
 	return nil
 }
 
@@ -184,10 +206,12 @@ func (c *Context) Unlink(target *Ref) {
 	c.ref.removeLink(target)
 }
 
+// addLink adds r's side of a link to other, unless r's end has been made
+// known (see addWatch).
 func (r *Ref) addLink(other *Ref) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.ended() {
+	if r.told() {
 		return false
 	}
 	w := &r.more().watch
@@ -198,12 +222,19 @@ func (r *Ref) addLink(other *Ref) bool {
 	return true
 }
 
-func (r *Ref) removeLink(other *Ref) {
+func (r *Ref) removeLink(other *Ref) { r.dropLink(other) }
+
+// dropLink removes r's side of the link to other and reports whether it was
+// there.
+func (r *Ref) dropLink(other *Ref) bool {
 	r.mu.Lock()
-	if r.x != nil {
-		delete(r.x.watch.links, other)
+	defer r.mu.Unlock()
+	if r.x == nil {
+		return false
 	}
-	r.mu.Unlock()
+	_, ok := r.x.watch.links[other]
+	delete(r.x.watch.links, other)
+	return ok
 }
 
 // linkExit delivers the exit of the linked actor from to r: to the
@@ -212,10 +243,33 @@ func (r *Ref) removeLink(other *Ref) {
 // it or not as it has chosen once its Init has run (see reincarnate). The
 // flag that decides whether it is trapped, the incarnation it is for and
 // whether one runs are read together under r.mu (see closeIncarnation).
+//
+// Only a link that r still holds carries the exit: once Unlink has returned,
+// an end of from that was under way has no effect on r, as in OTP.
 func (r *Ref) linkExit(from *Ref, reason error) {
 	r.mu.Lock()
+	if r.x == nil {
+		r.mu.Unlock()
+		return // never linked
+	}
+	if _, ok := r.x.watch.links[from]; !ok {
+		r.mu.Unlock()
+		return // unlinked meanwhile
+	}
+	delete(r.x.watch.links, from)
+	r.deliverExitLocked(from, reason)
+}
+
+// deliverExit delivers the exit of from to r as linkExit does, without a
+// link to carry it: the ErrNoProc of a link to an actor that has stopped.
+func (r *Ref) deliverExit(from *Ref, reason error) {
+	r.mu.Lock()
+	r.deliverExitLocked(from, reason)
+}
+
+// deliverExitLocked is deliverExit with r.mu held, which it releases.
+func (r *Ref) deliverExitLocked(from *Ref, reason error) {
 	if r.x != nil {
-		delete(r.x.watch.links, from)
 		if r.x.between {
 			l := r.x.wait()
 			l.carry = append(l.carry, Exit{From: from, Reason: reason})

@@ -1,0 +1,189 @@
+package actor_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/arbor-go/arbor/actor"
+	"github.com/stretchr/testify/require"
+)
+
+// endingWithSlowOnStop spawns an actor with an OnStop hook that, once
+// entered, waits for the returned gate; hookDone is set when it returns.
+// The actor is asked to stop, and endingWithSlowOnStop returns once the
+// hook runs: the actor has ended (Alive is false) but its end is still
+// being made, and, by OnStop's promise, nobody may learn of it yet.
+func endingWithSlowOnStop(t *testing.T) (target *actor.Ref, release *gate, hookDone *atomic.Bool) {
+	t.Helper()
+	target = mustSpawn(t, puppet(make(chan any, 8)))
+	release = newGate()
+	hookDone = new(atomic.Bool)
+	entered := make(chan struct{})
+	target.OnStop(func(*actor.Ref, error) {
+		close(entered)
+		select {
+		case <-release.ch:
+		case <-time.After(patience):
+		}
+		hookDone.Store(true)
+	})
+	stopped := make(chan error, 1)
+	go func() { stopped <- target.Stop(context.Background()) }()
+	t.Cleanup(func() { <-stopped })
+	t.Cleanup(release.open) // runs first: the stops wait for the hook
+	next(t, entered)
+	require.False(t, target.Alive())
+	return target, release, hookDone
+}
+
+// expectAfterHook waits for the report sent on got (whether the hook had
+// finished when the notification came): a notification arriving while the
+// hook still runs fails; if none comes early, the hook is let go and the
+// notification must follow, with the hook finished.
+func expectAfterHook(t *testing.T, got <-chan bool, release *gate, what string) {
+	t.Helper()
+	select {
+	case finished := <-got:
+		require.True(t, finished, "%s came while the target's OnStop hook still ran", what)
+	case <-time.After(300 * time.Millisecond):
+		release.open()
+		require.True(t, next(t, got), "%s came before the OnStop hook finished", what)
+	}
+}
+
+// OnStop promises to run "before Done closes and the parent, monitors,
+// links and AfterStop learn of" the end: a Monitor made while the target's
+// OnStop hooks still run gets its Down once they are done.
+func TestMonitorOfEndingTargetDownWaitsForOnStopHooks(t *testing.T) {
+	target, release, hookDone := endingWithSlowOnStop(t)
+	downs := make(chan bool, 1)
+	watcher := mustSpawn(t, actor.Func(func(c *actor.Context, msg any) error {
+		switch m := msg.(type) {
+		case doFn:
+			return m(c)
+		case actor.Down:
+			downs <- hookDone.Load()
+		}
+		return nil
+	}))
+	exec(t, watcher, func(c *actor.Context) {
+		_, err := c.Monitor(target)
+		require.NoError(t, err)
+	})
+	expectAfterHook(t, downs, release, "the Down")
+}
+
+// Linking to an actor whose OnStop hooks still run delivers its exit once
+// those hooks are done.
+func TestLinkToEndingTargetExitWaitsForOnStopHooks(t *testing.T) {
+	target, release, hookDone := endingWithSlowOnStop(t)
+	exits := make(chan bool, 1)
+	watcher := mustSpawn(t, actor.Func(func(c *actor.Context, msg any) error {
+		switch m := msg.(type) {
+		case doFn:
+			return m(c)
+		case actor.Exit:
+			if m.From == target {
+				exits <- hookDone.Load()
+			}
+		}
+		return nil
+	}), actor.WithTrapExits())
+	exec(t, watcher, func(c *actor.Context) { require.NoError(t, c.Link(target)) })
+	expectAfterHook(t, exits, release, "the linked exit")
+}
+
+// AfterStop on an actor whose OnStop hooks still run calls f once those
+// hooks are done.
+func TestAfterStopOnEndingActorWaitsForOnStopHooks(t *testing.T) {
+	target, release, hookDone := endingWithSlowOnStop(t)
+	ran := make(chan bool, 1)
+	target.AfterStop(func(*actor.Ref, error) { ran <- hookDone.Load() })
+	expectAfterHook(t, ran, release, "AfterStop's f")
+}
+
+// stopWithSlowOnStop gives target an OnStop hook that waits for the
+// returned gate once entered, asks target to stop, and returns once the
+// hook runs: target's end has been decided and its links and monitors
+// taken for notification, but nobody has been told yet.
+func stopWithSlowOnStop(t *testing.T, target *actor.Ref) *gate {
+	t.Helper()
+	release := newGate()
+	entered := make(chan struct{})
+	target.OnStop(func(*actor.Ref, error) {
+		close(entered)
+		select {
+		case <-release.ch:
+		case <-time.After(patience):
+		}
+	})
+	stopped := make(chan error, 1)
+	go func() { stopped <- target.Stop(context.Background()) }()
+	t.Cleanup(func() { <-stopped })
+	t.Cleanup(release.open)
+	next(t, entered)
+	return release
+}
+
+// OTP: once unlink has returned, the link has no effect on the caller
+// (a non-trapping process is never killed by it afterwards), even if the
+// partner's end was under way when Unlink ran.
+func TestUnlinkedActorIsNotKilledByAnExitInFlight(t *testing.T) {
+	target := mustSpawn(t, puppet(make(chan any, 8)))
+	self := mustSpawn(t, puppet(make(chan any, 8))) // does not trap exits
+	exec(t, self, func(c *actor.Context) { require.NoError(t, c.Link(target)) })
+	// Links are told before AfterStop functions: once this runs, the
+	// (former) link has had its say.
+	notified := make(chan struct{})
+	target.AfterStop(func(*actor.Ref, error) { close(notified) })
+	release := stopWithSlowOnStop(t, target)
+
+	exec(t, self, func(c *actor.Context) { c.Unlink(target) })
+	release.open()
+	next(t, notified)
+
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	_, err := self.Call(ctx, doFn(func(c *actor.Context) error { return c.Reply(nil) }))
+	require.NoError(t, err, "the actor was stopped by the exit of an actor it had unlinked from")
+	require.True(t, self.Alive())
+}
+
+// OTP: once demonitor has returned, no DOWN for that monitor is placed in
+// the caller's queue afterwards (one already queued is not withdrawn), even
+// if the target's end was under way when Demonitor ran.
+func TestNoDownIsQueuedAfterDemonitorReturns(t *testing.T) {
+	target := mustSpawn(t, puppet(make(chan any, 8)))
+	downs := make(chan actor.Down, 1)
+	self := mustSpawn(t, actor.Func(func(c *actor.Context, msg any) error {
+		switch m := msg.(type) {
+		case doFn:
+			return m(c)
+		case actor.Down:
+			downs <- m
+		}
+		return nil
+	}))
+	var mon actor.MonitorRef
+	exec(t, self, func(c *actor.Context) {
+		var err error
+		mon, err = c.Monitor(target)
+		require.NoError(t, err)
+	})
+	release := stopWithSlowOnStop(t, target)
+	var active bool
+	exec(t, self, func(c *actor.Context) { active = c.Demonitor(mon) })
+	select {
+	case d := <-downs:
+		t.Fatalf("the Down was queued before Demonitor returned (active=%v): %+v", active, d)
+	default: // nothing queued when Demonitor returned
+	}
+	release.open()
+	select {
+	case d := <-downs:
+		t.Fatalf("a Down came after Demonitor had returned (it reported active=%v): reason %v", active, d.Reason)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
