@@ -2,6 +2,7 @@ package actor_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/arbor-go/arbor/actor"
@@ -186,4 +187,58 @@ func TestRestartRejectsBadInput(t *testing.T) {
 		require.NoError(t, ref.Stop(callCtx(t)))
 		assert.ErrorIs(t, ref.Restart(puppet(make(chan any, 1))), actor.ErrStopped)
 	})
+}
+
+// AfterStop(nil) registers nothing: the end does not call a nil function.
+func TestAfterStopWithNilFuncDoesNotPanicAtTheEnd(t *testing.T) {
+	ref := mustSpawn(t, puppet(make(chan any, 1)))
+	assert.NotPanics(t, func() { ref.AfterStop(nil) }, "registering")
+	assert.NotPanics(t, ref.Kill, "Kill of an actor with AfterStop(nil)")
+}
+
+// OnStop(nil) and OnIncarnationEnd(nil) likewise: no hook is made, and the
+// end goes on.
+func TestOnStopWithNilFuncDoesNotPanicAtTheEnd(t *testing.T) {
+	ref, err := actor.Spawn(context.Background(), puppet(make(chan any, 1)))
+	require.NoError(t, err) // not mustSpawn: its Stop would wait for a Done that never closes
+	assert.NotPanics(t, func() { ref.OnStop(nil) }, "registering")
+	assert.NotPanics(t, func() { ref.OnIncarnationEnd(nil) }, "registering")
+	assert.NotPanics(t, ref.Kill, "Kill of an actor with OnStop(nil) and OnIncarnationEnd(nil)")
+	waitDone(t, ref)
+}
+
+// Context.Recv returns ErrNilContext for a nil context, as Call,
+// SendContext, Stop and Suspend do.
+func TestRecvWithNilContextIsAnError(t *testing.T) {
+	res := make(chan error, 1)
+	ref := mustSpawn(t, actor.Task(func(_ context.Context, c *actor.Context) (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				res <- fmt.Errorf("Recv(nil) panicked: %v", v)
+			}
+		}()
+		//lint:ignore SA1012 a nil context is the bad input under test
+		_, err = c.Recv(nil)
+		res <- err
+		return nil
+	}))
+	err := next(t, res)
+	require.ErrorIs(t, err, actor.ErrNilContext)
+	_ = ref
+}
+
+// The accessors of a nil *Ref (what StartChild returns for an ignored
+// child) answer for "no actor", as String, Alive, Done and Err do.
+func TestNilRefAccessorsDoNotPanic(t *testing.T) {
+	var none *actor.Ref
+	for name, f := range map[string]func(){
+		"Name":        func() { _ = none.Name() },
+		"Incarnation": func() { _ = none.Incarnation() },
+		"MailboxLen":  func() { _ = none.MailboxLen() },
+		"DeadLetters": func() { _ = none.DeadLetters() },
+		"Suspended":   func() { _ = none.Suspended() },
+		"ID":          func() { _ = none.ID() },
+	} {
+		assert.NotPanics(t, f, name)
+	}
 }

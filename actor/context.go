@@ -188,11 +188,15 @@ const (
 // Recv waits for the next message of a Task. It returns the message, or an
 // error when ctx ends or the task is asked to exit. A call received this way
 // is answered with Reply or Replier before the next Recv; otherwise the
-// caller gets ErrNoReply. Outside a task it returns ErrNotTask.
+// caller gets ErrNoReply. Outside a task it returns ErrNotTask; with a nil
+// ctx, ErrNilContext.
 func (c *Context) Recv(ctx context.Context) (any, error) {
 	r := c.ref
 	if r.wake == nil {
 		return nil, ErrNotTask
+	}
+	if ctx == nil {
+		return nil, ErrNilContext
 	}
 	c.settle()
 	own := c.Context()

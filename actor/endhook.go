@@ -33,7 +33,8 @@ type endHooks struct {
 // before the parent, the Restarter, Done, monitors and links learn of the
 // end. It must be quick, must not block, and must neither wait for the
 // actor nor stop it: its end for good waits for hooks that are running. A
-// panic in f is logged with its stack, and the end goes on. Made between two incarnations (a supervised actor waiting for its
+// panic in f is logged with its stack, and the end goes on; a nil f is
+// ignored. Made between two incarnations (a supervised actor waiting for its
 // restart), it is for the next one. On an actor that has stopped for good,
 // f runs at once, on the caller's goroutine, with the exit reason; on a nil
 // Ref, with ErrNilActor. The returned function cancels f and reports
@@ -56,6 +57,9 @@ func (r *Ref) OnStop(f func(ref *Ref, reason error)) (cancel func() bool) {
 }
 
 func (r *Ref) onEnd(life bool, f func(*Ref, error)) (cancel func() bool) {
+	if f == nil {
+		return noCancel
+	}
 	if r.invalid() {
 		f(r, ErrNilActor)
 		return noCancel

@@ -467,12 +467,20 @@ func (r *Ref) Alive() bool {
 	return !r.ended()
 }
 
-// Name returns the name given with WithName, or "".
-func (r *Ref) Name() string { return r.name }
+// Name returns the name given with WithName, or "" (also for a nil Ref).
+func (r *Ref) Name() string {
+	if r == nil {
+		return ""
+	}
+	return r.name
+}
 
-// ID returns the actor's unique identity. (It takes r.mu: never call it, or
-// String, with r.mu held.)
+// ID returns the actor's unique identity; uuid.Nil for a nil Ref. (It takes
+// r.mu: never call it, or String, with r.mu held.)
 func (r *Ref) ID() uuid.UUID {
+	if r.invalid() {
+		return uuid.Nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	x := r.more()
@@ -486,11 +494,20 @@ func (r *Ref) ID() uuid.UUID {
 }
 
 // Incarnation counts the actor's incarnations: 1 when spawned, one more for
-// each Restart by its supervisor.
-func (r *Ref) Incarnation() uint64 { return r.inc.Load() }
+// each Restart by its supervisor; 0 for a nil Ref.
+func (r *Ref) Incarnation() uint64 {
+	if r == nil {
+		return 0
+	}
+	return r.inc.Load()
+}
 
-// DeadLetters returns how many dead letters this actor has had.
+// DeadLetters returns how many dead letters this actor has had (0 for a nil
+// Ref).
 func (r *Ref) DeadLetters() uint64 {
+	if r == nil {
+		return 0
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.x == nil {
@@ -499,8 +516,14 @@ func (r *Ref) DeadLetters() uint64 {
 	return r.x.dead
 }
 
-// MailboxLen returns how many messages wait in the actor's mailbox.
-func (r *Ref) MailboxLen() int { return r.mb.Len() }
+// MailboxLen returns how many messages wait in the actor's mailbox (0 for a
+// nil Ref).
+func (r *Ref) MailboxLen() int {
+	if r.invalid() {
+		return 0
+	}
+	return r.mb.Len()
+}
 
 // String returns the actor's name, or its identity if it has none.
 func (r *Ref) String() string {

@@ -47,8 +47,9 @@ func (r *Ref) Restart(a Actor) error {
 	return nil
 }
 
-// Suspended reports whether the actor waits for its supervisor to restart it.
-func (r *Ref) Suspended() bool { return r.state.Load() == stateSuspended }
+// Suspended reports whether the actor waits for its supervisor to restart it
+// (false for a nil Ref).
+func (r *Ref) Suspended() bool { return r != nil && r.state.Load() == stateSuspended }
 
 // ErrNotSupervised is returned by Suspend for an actor spawned without
 // WithParent: only a supervisor can resume it afterwards.

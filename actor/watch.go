@@ -54,8 +54,11 @@ func (r *Ref) removeWatch(id uint64) bool {
 // it already has. The returned stop function cancels it and reports whether it
 // did so before f ran. f must not block: it is how registries and supervisors
 // learn of deaths without a goroutine per watched actor. On a nil Ref, f runs
-// at once with ErrNilActor.
+// at once with ErrNilActor. A nil f is ignored.
 func (r *Ref) AfterStop(f func(ref *Ref, reason error)) (stop func() bool) {
+	if f == nil {
+		return noCancel
+	}
 	if r.invalid() {
 		f(r, ErrNilActor) // no actor: as one that has stopped
 		return func() bool { return false }
