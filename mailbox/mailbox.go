@@ -19,6 +19,8 @@ var (
 	ErrInvalidCapacity = errors.New("mailbox: negative capacity")
 	// ErrUnknownPolicy reports a Policy value that is none of the constants.
 	ErrUnknownPolicy = errors.New("mailbox: unknown overflow policy")
+	// ErrNilContext is returned by PushContext for a nil ctx.
+	ErrNilContext = errors.New("mailbox: nil context")
 )
 
 // Policy says what a push into a full bounded mailbox does.
@@ -207,8 +209,14 @@ func (m *Mailbox) Policy() Policy {
 func (m *Mailbox) Push(msg any) error { return m.push(context.Background(), msg) }
 
 // PushContext is Push with the wait of a full Block mailbox bounded by ctx;
-// it returns ctx.Err() if ctx ends first, and the message is not queued.
-func (m *Mailbox) PushContext(ctx context.Context, msg any) error { return m.push(ctx, msg) }
+// it returns ctx.Err() if ctx ends first, and the message is not queued. A
+// nil ctx is refused with ErrNilContext.
+func (m *Mailbox) PushContext(ctx context.Context, msg any) error {
+	if ctx == nil {
+		return ErrNilContext
+	}
+	return m.push(ctx, msg)
+}
 
 func (m *Mailbox) push(ctx context.Context, msg any) error {
 	m.mu.Lock()

@@ -740,3 +740,15 @@ func TestEvict(t *testing.T) {
 		assert.Equal(t, []any{"u3", "s1", "u4", "<none>"}, run(t, m, "u3 pop s1 u4 pop pop pop"))
 	})
 }
+
+// A nil ctx is bad input: PushContext refuses it, whatever the mailbox,
+// rather than panic once a Block mailbox is full.
+func TestPushContextRefusesANilContext(t *testing.T) {
+	m := newMailbox(t, Options{Capacity: 1})
+	require.NoError(t, m.Push(1))
+	//lint:ignore SA1012 a nil context is the bad input under test
+	assert.ErrorIs(t, m.PushContext(nil, 2), ErrNilContext)
+	//lint:ignore SA1012 a nil context is the bad input under test
+	assert.ErrorIs(t, newMailbox(t, Options{}).PushContext(nil, 1), ErrNilContext)
+	assert.Equal(t, 1, m.Len())
+}
