@@ -1,7 +1,9 @@
 package tree_test
 
 import (
+	"bytes"
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/arbor-go/arbor/mailbox"
 	"github.com/arbor-go/arbor/strategy"
 	"github.com/arbor-go/arbor/tree"
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -214,4 +217,33 @@ func TestCtxEndsDuringAnInitThatIgnoresIt(t *testing.T) {
 		assert.Equal(t, "b", serr.Child)
 	}
 	assert.Equal(t, []string{"b", "a"}, []string{<-log, <-log}, "stopped in reverse start order")
+}
+
+// cancelOnLog ends a context when the log line it is given contains word:
+// here, the root's supervisor_started, written at the very end of its start.
+type cancelOnLog struct {
+	word   []byte
+	cancel context.CancelFunc
+}
+
+func (w cancelOnLog) Write(p []byte) (int, error) {
+	if bytes.Contains(p, w.word) {
+		w.cancel()
+		runtime.Gosched() // lets the tree see its ctx end, as a signal arriving now would
+	}
+	return len(p), nil
+}
+
+// When ctx ends as the tree finishes starting (a Ctrl-C then), the tree
+// stops itself on that end, and Run, which finds both ctx and the tree done,
+// returns nil either way: stopped as asked, not the tree's shutdown reason.
+func TestRunReturnsNilWhenItsContextEndsAsTheTreeFinishesStarting(t *testing.T) {
+	// The race is narrow: as many runs as fit in two seconds.
+	for i, began := 0, time.Now(); time.Since(began) < 2*time.Second; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		log := zerolog.New(cancelOnLog{word: []byte(`"supervisor_started"`), cancel: cancel})
+		err := tree.Run(ctx, tree.Spec{}, tree.WithLogger(log))
+		cancel()
+		require.NoError(t, err, "run %d: Run returned the tree's exit reason after its ctx ended", i)
+	}
 }

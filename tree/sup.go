@@ -2,6 +2,7 @@ package tree
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -112,6 +113,12 @@ func Run(ctx context.Context, spec Spec, opts ...Option) error {
 	case <-ctx.Done():
 		return s.Stop(context.Background()).Err
 	case <-s.Done():
+		// The tree stopped on the end of ctx itself, which Run saw second
+		// (both were ready): stopped as asked, as in the case above.
+		var gaveUp *ExitReason
+		if ctx.Err() != nil && !errors.As(s.Err(), &gaveUp) {
+			return s.Stop(context.Background()).Err
+		}
 		return s.Err()
 	}
 }
