@@ -251,7 +251,9 @@ func stackOf(reason error) actor.Stack {
 }
 
 // attemptTask bounds each run of fn by d, ending a run past it with
-// ErrAttemptTimeout.
+// ErrAttemptTimeout, whatever fn returned once its context ended: a task
+// that obeys its context by returning nil (a loop's usual way) did not
+// finish its work.
 func attemptTask(fn func(context.Context, *actor.Context) error, d time.Duration) func(context.Context, *actor.Context) error {
 	if d <= 0 {
 		return fn
@@ -260,7 +262,7 @@ func attemptTask(fn func(context.Context, *actor.Context) error, d time.Duration
 		actx, cancel := context.WithTimeoutCause(ctx, d, ErrAttemptTimeout)
 		defer cancel()
 		err := fn(actx, c)
-		if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), ErrAttemptTimeout) {
+		if ctx.Err() == nil && errors.Is(context.Cause(actx), ErrAttemptTimeout) {
 			return fmt.Errorf("%w after %v", ErrAttemptTimeout, d)
 		}
 		return err

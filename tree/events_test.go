@@ -308,3 +308,31 @@ type initFails struct{}
 
 func (initFails) Init(*actor.Context) error         { return errors.New("no") }
 func (initFails) Receive(*actor.Context, any) error { return nil }
+
+// As issue 3 asks, a run past its AttemptTimeout ends with
+// ErrAttemptTimeout, a crash that restarts a Transient child, also when the
+// task obeys its context by returning nil (a loop's usual
+// `case <-ctx.Done(): return nil`).
+func TestAttemptTimeoutEndsARunThatReturnsNilWithErrAttemptTimeout(t *testing.T) {
+	var sub *tree.Subscription
+	start(t, tree.Spec{Children: []tree.ChildSpec{
+		tree.Task("job", func(ctx context.Context, c *actor.Context) error {
+			<-ctx.Done() // the attempt's deadline
+			return nil
+		}, tree.Restart(strategy.Transient), tree.AttemptTimeout(time.Millisecond)),
+	}}, tree.WithSubscription(&sub, 64))
+	timeout := time.After(wait)
+	for {
+		select {
+		case ev := <-sub.Events():
+			if ev.Kind != tree.ChildExited {
+				continue
+			}
+			require.ErrorIs(t, ev.Reason, tree.ErrAttemptTimeout,
+				"a run past its AttemptTimeout ended with %v", ev.Reason)
+			return
+		case <-timeout:
+			require.FailNow(t, "the task never exited")
+		}
+	}
+}
