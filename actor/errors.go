@@ -131,8 +131,9 @@ func IsNormal(reason error) bool { return reason == nil }
 func IsShutdown(reason error) bool { return errors.Is(reason, ErrShutdown) }
 
 // IsCrash reports whether reason is abnormal: neither normal nor a shutdown.
-// Crashes are logged with their stack, restart transient children and kill
-// linked actors that do not trap exits.
+// Crashes restart transient children and kill linked actors that do not trap
+// exits; an unsupervised actor's crash is logged with its stack, but for
+// ErrKilled, which whoever killed it knows of.
 func IsCrash(reason error) bool { return reason != nil && !IsShutdown(reason) }
 
 // ErrCallerGone is returned by a reply to a call whose caller has stopped

@@ -10,8 +10,10 @@ import (
 	"time"
 )
 
-// Clock tells the time and schedules functions. Supervisors take every
-// timestamp and every delay from one, never from package time directly.
+// Clock tells the time and schedules functions. Supervisors take from one
+// every timestamp of their events and every delay that restart decisions
+// depend on (the intensity window, backoff); the waits of a shutdown, which
+// bound real goroutines, run on package time.
 type Clock interface {
 	// Now returns the current time.
 	Now() time.Time

@@ -92,8 +92,10 @@ func (r *Registry) Observe(f func(Event)) (stop func()) {
 	}
 }
 
-// WithClock sets the time source of events; time.Now by default. A tree
-// passes its own clock so that its events and the registry's agree. now is
+// WithClock sets the time source of events; time.Now by default. A registry
+// shared with a tree that keeps a clock of its own (tree.WithClock) takes
+// the same, registry.WithClock(clk.Now), for their events to agree: the tree
+// stamps its own events of names and groups, not the registry's. now is
 // called from several goroutines and must be safe for that.
 func WithClock(now func() time.Time) Option { return func(r *Registry) { r.now = now } }
 
@@ -251,8 +253,9 @@ func (r *Registry) Unregister(name string) error {
 // Lookup returns the actor holding name. It takes no lock and allocates
 // nothing. An actor that is stopping may still be returned until its end
 // has released the name, which happens before its Done closes (a send to it
-// then fails with actor.ErrStopped); a name is never returned for an actor
-// that did not hold it.
+// then becomes a dead letter, or, once its mailbox is closed, fails with
+// actor.ErrStopped); a name is never returned for an actor that did not
+// hold it.
 func (r *Registry) Lookup(name string) (*actor.Ref, bool) {
 	if ref := r.holder(name); ref != nil {
 		return ref, true

@@ -13,7 +13,9 @@ var (
 	// ErrAlreadyStarted is returned by StartChild for an id whose child runs.
 	ErrAlreadyStarted = errors.New("tree: child already started")
 	// ErrAlreadyPresent is returned by StartChild for an id whose spec is
-	// kept but whose child is not running: RestartChild it or DeleteChild it.
+	// kept but whose child is not running: RestartChild it or DeleteChild it
+	// once it is stopped (a child waiting for its restart refuses both with
+	// ErrRestarting; TerminateChild stops it).
 	ErrAlreadyPresent = errors.New("tree: child already present")
 	// ErrNotFound is returned for an id (or Ref) the supervisor does not know.
 	ErrNotFound = errors.New("tree: child not found")

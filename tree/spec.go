@@ -200,9 +200,10 @@ func BrutalKill() ChildOption {
 }
 
 // ShutdownInfinity makes the supervisor wait for the child to stop without a
-// limit: the default for supervisors, and for workers that must never be cut
-// short (use with care: a stuck child then holds up its supervisor's stop,
-// bounded only by the Stop call's context).
+// limit of its own: the default for supervisors, and for workers that must
+// never be cut short (use with care: a stuck child then holds up its
+// supervisor's stop, bounded only by the Stop call's context and, if the
+// supervisor has one, by its ShutdownGrace).
 func ShutdownInfinity() ChildOption {
 	return func(s *ChildSpec) { s.shutdown, s.timeout = shutdownInfinity, 0 }
 }
