@@ -153,6 +153,7 @@ type rare struct {
 	policy   Policy
 	onDrop   func(any)
 	waiters  []*waiter // parked senders, in arrival order; under mu
+	woken    int       // slots kept for senders woken and not yet back; under mu
 	dropped  atomic.Uint64
 }
 
@@ -238,7 +239,7 @@ func (m *Mailbox) push(ctx context.Context, msg any) error {
 		return nil
 	}
 	b := m.b
-	if int(m.user.n) < b.capacity {
+	if int(m.user.n)+b.woken < b.capacity && len(b.waiters) == 0 {
 		m.user.push(msg)
 		m.userLen.Store(m.user.n)
 		m.mu.Unlock()
@@ -263,7 +264,9 @@ func (m *Mailbox) push(ctx context.Context, msg any) error {
 }
 
 // pushBlocking parks the sender until the consumer makes room. It is entered
-// with mu held and the user lane full.
+// with mu held and no slot for the sender: the user lane is full, or its free
+// slots are kept for the senders parked or woken before it, behind which it
+// queues, as on a full Go channel.
 func (m *Mailbox) pushBlocking(ctx context.Context, msg any) error {
 	if err := ctx.Err(); err != nil {
 		m.mu.Unlock()
@@ -292,13 +295,15 @@ func (m *Mailbox) pushBlocking(ctx context.Context, msg any) error {
 				return ctx.Err()
 			}
 			// Woken and cancelled at once: take the token, and pass the
-			// wake-up on so that no other sender is left parked for nothing.
+			// wake-up, and the slot kept for it, on to the next sender.
 			<-w.ch
+			b.woken--
 			m.wakeLocked()
 			m.mu.Unlock()
 			return ctx.Err()
 		}
 		m.mu.Lock()
+		b.woken-- // back: the slot kept for it is its own to take
 		if m.closed.Load() {
 			m.mu.Unlock()
 			return ErrClosed
@@ -326,20 +331,22 @@ func (m *Mailbox) removeWaiter(w *waiter) bool {
 	return false
 }
 
-// wakeLocked wakes as many parked senders as there are free slots.
+// wakeLocked wakes as many parked senders as there are free slots, and
+// keeps a slot for each until it is back.
 func (m *Mailbox) wakeLocked() {
 	if !m.bounded {
 		return
 	}
 	b := m.b
-	free := b.capacity - int(m.user.n)
+	free := b.capacity - int(m.user.n) - b.woken
 	if m.closed.Load() {
 		free = len(b.waiters)
 	}
-	n := min(free, len(b.waiters))
+	n := max(0, min(free, len(b.waiters)))
 	for i := 0; i < n; i++ {
 		b.waiters[i].ch <- struct{}{} // buffered and empty: never blocks
 	}
+	b.woken += n
 	rest := copy(b.waiters, b.waiters[n:])
 	clear(b.waiters[rest:])
 	b.waiters = b.waiters[:rest]
@@ -431,7 +438,7 @@ func (m *Mailbox) Pop() (msg any, ok bool) {
 	b := m.b // set by Init, before the mailbox was shared
 	msg = m.user.pop()
 	m.userLen.Store(m.user.n)
-	if len(b.waiters) > 0 && b.capacity-int(m.user.n) >= b.wakeAt {
+	if len(b.waiters) > 0 && b.capacity-int(m.user.n)-b.woken >= b.wakeAt {
 		m.wakeLocked()
 	}
 	m.mu.Unlock()

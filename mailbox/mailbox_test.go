@@ -290,6 +290,38 @@ func TestOnDropRunsWithoutTheLock(t *testing.T) {
 	}
 }
 
+// A sender that finds senders parked on a Block mailbox queues behind them,
+// as on a full Go channel, even if a slot is free (it is theirs, once a
+// quarter is): otherwise senders that keep coming take every slot that
+// frees, and a parked sender waits for ever.
+func TestBlockSendersDoNotOvertakeParkedOnes(t *testing.T) {
+	m := newMailbox(t, Options{Capacity: 8})
+	for i := range 8 {
+		require.NoError(t, m.Push(i))
+	}
+	parkedFirst := goAsync(func() error { return m.Push("parked first") })
+	waitParked(t, m, 1)
+	_, _ = m.Pop() // one slot free: fewer than a quarter, nobody is woken
+	require.Equal(t, 1, parked(m))
+	later := goAsync(func() error { return m.Push("came later") })
+	waitParked(t, m, 2) // behind the first, not in the free slot
+	_, _ = m.Pop()      // two free: both are woken
+	require.NoError(t, await(t, parkedFirst))
+	require.NoError(t, await(t, later))
+	var got []any
+	for {
+		msg, ok := m.Pop()
+		if !ok {
+			break
+		}
+		got = append(got, msg)
+	}
+	// Woken together, the two push as they run: in either order.
+	require.Len(t, got, 8)
+	assert.Equal(t, []any{2, 3, 4, 5, 6, 7}, got[:6])
+	assert.ElementsMatch(t, []any{"parked first", "came later"}, got[6:])
+}
+
 func TestBlockWakesSendersOnceAQuarterIsFree(t *testing.T) {
 	tests := []struct {
 		name     string
