@@ -165,17 +165,19 @@ func (r *Ref) takeEndHooks() (inc, life map[uint64]func(*Ref, error)) {
 // held.
 func runEndHooks(fs map[uint64]func(*Ref, error), r *Ref, reason error) {
 	for _, f := range fs {
-		r.runEndHook(f, reason)
+		r.runGuarded(f, reason, "panic in end hook")
 	}
 }
 
-// runEndHook runs f, and logs a panic of it rather than let it cut the end
-// short: a hook's bug must not keep the other hooks from running, nor the
-// parent, Done and the rest from learning of the end.
-func (r *Ref) runEndHook(f func(*Ref, error), reason error) {
+// runGuarded runs f, a function the user gave to be told of r's end, and
+// logs a panic of it (with msg) rather than let it cut the end short: its
+// bug must not keep the other functions from running, nor the parent, Done
+// and the rest from learning of the end, nor reach the dispatch loop, which
+// would take it for a crash of an incarnation that has ended.
+func (r *Ref) runGuarded(f func(*Ref, error), reason error, msg string) {
 	defer func() {
 		if v := recover(); v != nil {
-			r.logPanic(newPanicError(v, nil), "panic in end hook")
+			r.logPanic(newPanicError(v, nil), msg)
 		}
 	}()
 	f(r, reason)

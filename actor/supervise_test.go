@@ -585,3 +585,24 @@ func TestEndHookThatPanics(t *testing.T) {
 		sink.lineWith(t, "panic in end hook")
 	})
 }
+
+// An AfterStop function that panics on the goroutine that ends the actor is
+// logged as an end hook's is: the end is not taken for a second crash (no
+// second Terminate), and the other functions are told.
+func TestAfterStopThatPanics(t *testing.T) {
+	sink := newLogSink()
+	terminated := make(chan error, 4)
+	ref := mustSpawn(t, &lifecycle{
+		receive:   func(c *actor.Context, msg any) error { return msg.(doFn)(c) },
+		terminate: func(_ *actor.Context, reason error) { terminated <- reason },
+	}, actor.WithLogger(sink.logger()))
+	ref.AfterStop(func(*actor.Ref, error) { panic("watcher bug") })
+	hook, ran := endHook()
+	ref.AfterStop(hook)
+	require.NoError(t, ref.Send(doFn(func(*actor.Context) error { return errBoom })))
+	assert.Equal(t, ended{ref, errBoom}, next(t, ran), "the other function is told")
+	sink.lineWith(t, "panic in AfterStop")
+	waitDone(t, ref)
+	assert.Equal(t, errBoom, next(t, terminated))
+	assert.Empty(t, terminated, "Terminate ran once")
+}

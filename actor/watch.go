@@ -17,7 +17,7 @@ func (w *watchers) notify(r *Ref, reason error) {
 		l.linkExit(r, reason)
 	}
 	for _, f := range w.fns {
-		f(r, reason)
+		r.runGuarded(f, reason, "panic in AfterStop")
 	}
 }
 
