@@ -480,3 +480,44 @@ func TestCallCrashingOrphanedChildReportsStopped(t *testing.T) {
 	assert.True(t, xe.Stopped, "the actor is gone for good, yet the call's ExitError says Stopped=false")
 	assert.ErrorIs(t, err, actor.ErrStopped)
 }
+
+// A call whose Replier the incarnation took, to answer later, fails as soon
+// as that incarnation ends and the actor restarts in place, as an OTP caller
+// hears of the crash from its monitor, rather than waiting for its timeout.
+func TestCallDeferredByACrashedIncarnationFailsAtOnce(t *testing.T) {
+	var held actor.Replier
+	deferred := make(chan struct{})
+	f := spawnFamily(t)
+	f.crash(t)
+	require.NoError(t, f.child.Restart(&lifecycle{receive: func(c *actor.Context, msg any) error {
+		switch msg {
+		case "later":
+			var err error
+			held, err = c.Replier()
+			close(deferred)
+			return err
+		case "crash":
+			return errBoom
+		}
+		return nil
+	}}), "restarted with a behaviour that defers its replies")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := f.child.Call(ctx, "later")
+		errc <- err
+	}()
+	next(t, deferred)
+	require.NoError(t, f.child.Send("crash"))
+	select {
+	case err := <-errc:
+		var exit *actor.ExitError
+		require.ErrorAs(t, err, &exit)
+		assert.ErrorIs(t, err, errBoom)
+		assert.False(t, exit.Stopped, "the actor lives on")
+	case <-time.After(2 * time.Second):
+		t.Fatal("the call still waits after the incarnation that took its Replier ended")
+	}
+	assert.ErrorIs(t, held.Reply("too late"), actor.ErrAlreadyReplied, "the call was answered by the end")
+}

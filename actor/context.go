@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -132,7 +133,11 @@ func (c *Context) respond(v any, err error) error {
 
 // Replier hands over the duty to answer the call being handled, to be done
 // later from any goroutine; the actor goes on with its next message. A call
-// whose actor neither replies nor takes a Replier fails with ErrNoReply.
+// whose actor neither replies nor takes a Replier fails with ErrNoReply. A
+// call still unanswered when the incarnation that took its Replier ends
+// fails then with an *ExitError, as an OTP caller hears of a crash from its
+// monitor: at once if the actor restarts, when it stops for good otherwise;
+// a Reply after that returns ErrAlreadyReplied.
 func (c *Context) Replier() (Replier, error) {
 	q := c.req
 	switch q {
@@ -142,6 +147,7 @@ func (c *Context) Replier() (Replier, error) {
 		return Replier{}, ErrAlreadyReplied
 	}
 	c.req = answered
+	c.ref.holdReplier(inHand{q: q, gen: c.gen})
 	return Replier{q: q, gen: c.gen}, nil
 }
 
@@ -262,6 +268,40 @@ func (h inHand) fail(err error) {
 	if h.q != nil {
 		_ = h.q.reply(h.gen, nil, err)
 	}
+}
+
+// waiting reports whether the call still waits for its answer.
+func (h inHand) waiting() bool {
+	w := h.q.word.Load()
+	return w>>rqStateBits == h.gen && (w&rqStateMask == rqWaiting || w&rqStateMask == rqParked)
+}
+
+// holdReplier records a call the running incarnation took a Replier for:
+// if the incarnation ends and the actor restarts in place, the call fails
+// then, as its caller would hear of a crash in OTP, rather than wait for a
+// reply that may never come. Answered calls are swept out as the record
+// doubles, so that it stays as long as the calls still open.
+func (r *Ref) holdReplier(h inHand) {
+	r.mu.Lock()
+	l := r.more().wait()
+	if len(l.deferred) >= 2*l.open+8 {
+		l.deferred = slices.DeleteFunc(l.deferred, func(h inHand) bool { return !h.waiting() })
+		l.open = len(l.deferred)
+	}
+	l.deferred = append(l.deferred, h)
+	r.mu.Unlock()
+}
+
+// takeDeferred returns the calls the ending incarnation took a Replier for
+// and forgets them. r.mu must be held.
+func (r *Ref) takeDeferred() []inHand {
+	if r.x == nil || r.x.later == nil {
+		return nil
+	}
+	l := r.x.later
+	d := l.deferred
+	l.deferred, l.open = nil, 0
+	return d
 }
 
 // reset prepares the Context for a new incarnation.

@@ -338,12 +338,18 @@ func (r *Ref) closeIncarnation(reason error, next bool) {
 	r.mu.Lock()
 	r.cancelIncarnationLocked(reason)
 	r.resetTrap()
+	var deferred []inHand
 	if next {
 		r.more().between = true
+		// An end for good fails them with Done, once it is made known.
+		deferred = r.takeDeferred()
 	}
 	ends := r.takeIncarnationHooks()
 	r.mu.Unlock()
 	r.runIncarnationHooks(ends, reason)
+	for _, h := range deferred {
+		h.fail(&ExitError{Actor: r, Reason: reason})
+	}
 }
 
 // logPanic logs perr, a panic recovered in the user's code where it cannot

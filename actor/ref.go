@@ -83,8 +83,10 @@ type extras struct {
 // later is what waits for an actor's next suspension or incarnation, kept
 // off extras, which every actor that ends makes, to hold them to 128 bytes.
 type later struct {
-	paused []pauseWaiter // the Suspends waiting (see suspendWaiter)
-	carry  []Exit        // the linked exits for the next incarnation, in order (see linkExit)
+	paused   []pauseWaiter // the Suspends waiting (see suspendWaiter)
+	carry    []Exit        // the linked exits for the next incarnation, in order (see linkExit)
+	deferred []inHand      // the calls the running incarnation took a Replier for (see holdReplier)
+	open     int           // how many of deferred were open at the last look
 }
 
 // pauseWaiter is a Suspend waiting for the end of incarnation inc: ch is

@@ -587,3 +587,27 @@ func TestSuspendDuringAFailedRestartReturns(t *testing.T) {
 	assert.True(t, child.Suspended())
 	cancel()
 }
+
+// The record of calls taken with a Replier keeps those still open, not
+// every one an incarnation ever deferred.
+func TestDeferredCallsRecordStaysBounded(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ref, err := Spawn(ctx, Func(func(c *Context, _ any) error {
+		p, err := c.Replier()
+		if err != nil {
+			return err
+		}
+		return p.Reply("later")
+	}))
+	require.NoError(t, err)
+	defer ref.Kill()
+	for range 1000 {
+		_, err := ref.Call(ctx, "x")
+		require.NoError(t, err)
+	}
+	ref.mu.Lock()
+	n := len(ref.x.wait().deferred)
+	ref.mu.Unlock()
+	assert.LessOrEqual(t, n, 9, "answered calls are swept out")
+}
