@@ -172,7 +172,9 @@ func (c *Context) Demonitor(m MonitorRef) bool {
 // Init has run, the first abnormal one ends it, with the same reason, or,
 // if it traps exits by then, they are the Exit messages it finds first, in
 // the order they came. An exit that comes while an incarnation is ending
-// for another reason ends with it.
+// for another reason (its Terminate runs) ends with it, unless that
+// incarnation trapped exits: the Exit message it was sent waits in the
+// mailbox, and the next incarnation receives it.
 func (c *Context) Link(target *Ref) error {
 	if target.invalid() {
 		return ErrNilActor
