@@ -152,8 +152,9 @@ func (c *Context) Replier() (Replier, error) {
 }
 
 // Stop ends the actor after the message being handled, with reason (nil for a
-// normal exit). Under a supervisor this ends the incarnation, and the restart
-// type decides what follows, as for any exit.
+// normal exit); called in Init, once Init has returned, before any message.
+// Under a supervisor this ends the incarnation, and the restart type decides
+// what follows, as for any exit.
 func (c *Context) Stop(reason error) {
 	c.stop = &exitRequest{reason: reason}
 }

@@ -33,6 +33,13 @@ func (r *Ref) start(a Actor) (err error) {
 		}
 		if err != nil {
 			r.closeIncarnation(err, r.parent != nil)
+			return
+		}
+		if st := r.c.stop; st != nil {
+			// Init called Stop: the incarnation ends once it has started,
+			// before any message, as after the message that called it.
+			r.c.stop = nil
+			r.post(&exitRequest{reason: st.reason, inc: r.inc.Load()})
 		}
 	}()
 	return init.Init(&r.c)

@@ -390,3 +390,27 @@ func TestStartContextLeavesNoWatch(t *testing.T) {
 	}
 	assert.Zero(t, ctx.live.Load(), "watches left on the start context")
 }
+
+// Context.Stop in Init ends the actor once Init has returned, as it ends it
+// after a message: the start succeeds, and the actor does not wait for a
+// first message to stop.
+func TestStopInInit(t *testing.T) {
+	t.Run("an actor that stops in Init ends without a message", func(t *testing.T) {
+		ref := mustSpawn(t, &lifecycle{init: func(c *actor.Context) error {
+			c.Stop(nil)
+			return nil
+		}})
+		assert.NoError(t, waitDone(t, ref), "a normal exit")
+	})
+	t.Run("a supervised one's parent hears of the end, with its reason", func(t *testing.T) {
+		f := spawnFamily(t)
+		f.crash(t)
+		require.NoError(t, f.child.Restart(&lifecycle{init: func(c *actor.Context) error {
+			c.Stop(errBoom)
+			return nil
+		}}))
+		exit := nextOf[actor.ChildExit](t, f.parentOut)
+		assert.Equal(t, errBoom, exit.Reason)
+		assert.Equal(t, uint64(2), exit.Incarnation)
+	})
+}
