@@ -262,7 +262,8 @@ func (r *Ref) Send(msg any) error {
 }
 
 // SendContext is Send with the wait for room in a full Block mailbox bounded
-// by ctx.
+// by ctx; if ctx ends first, it returns context.Cause(ctx), as Call does,
+// and the message is not queued.
 func (r *Ref) SendContext(ctx context.Context, msg any) error {
 	if r.invalid() {
 		return ErrNilActor
@@ -274,6 +275,9 @@ func (r *Ref) SendContext(ctx context.Context, msg any) error {
 		return ErrNilMessage
 	}
 	if err := r.mb.PushContext(ctx, msg); err != nil {
+		if ctx.Err() != nil && err == ctx.Err() {
+			err = context.Cause(ctx)
+		}
 		return r.sendFailed(msg, err)
 	}
 	r.schedule()

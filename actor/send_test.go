@@ -2,10 +2,12 @@ package actor_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 
 	"github.com/arbor-go/arbor/actor"
+	"github.com/arbor-go/arbor/mailbox"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -87,4 +89,27 @@ func TestActorHandlesOneMessageAtATime(t *testing.T) {
 	n, err := actor.CallAs[int](callCtx(t), ref, "count")
 	require.NoError(t, err)
 	assert.Equal(t, senders*each, n)
+}
+
+// SendContext gives up on a full Block mailbox when its ctx ends, and says
+// why as Call does: with the ctx's cause.
+func TestSendContextReturnsTheCauseOfItsEnd(t *testing.T) {
+	hold := make(chan struct{})
+	defer close(hold)
+	busy := make(chan struct{}, 1)
+	ref := mustSpawn(t, actor.Func(func(*actor.Context, any) error {
+		select {
+		case busy <- struct{}{}:
+		default:
+		}
+		<-hold
+		return nil
+	}), actor.WithMailbox(mailbox.Options{Capacity: 1, Policy: mailbox.Block}))
+	require.NoError(t, ref.Send("first")) // in hand
+	next(t, busy)
+	require.NoError(t, ref.Send("second")) // fills the mailbox
+	why := errors.New("gave up on the send")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(why)
+	assert.ErrorIs(t, ref.SendContext(ctx, "third"), why)
 }
