@@ -59,7 +59,9 @@ type Option func(*Registry)
 // order, numbered, as it happens: this is how a supervision tree puts name
 // changes on its own event stream. f runs while the registry's write lock is
 // held, so it must be quick, must not block, and must not change the
-// registry (Register, Unregister, Join, Leave, Watch, Close); reads are fine.
+// registry (Register, Unregister, Join, Leave, Watch, Close), nor stop an
+// actor that holds a name or a group in it (its end changes the registry);
+// reads are fine.
 // A panic in f comes out of the change that called it, which is made
 // already; the registry stays usable.
 func WithObserver(f func(Event)) Option {

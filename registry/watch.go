@@ -74,6 +74,9 @@ func (e Event) String() string {
 // DefaultWatchBuffer is the buffer of a Watch asked for with a buffer <= 0.
 const DefaultWatchBuffer = 64
 
+// MaxWatchBuffer caps the buffer of a Watch: its room is made up front.
+const MaxWatchBuffer = 1 << 16
+
 // Watch receives the changes to the names and groups under a prefix. It is
 // bounded and never slows the registry: when its buffer is full, new events
 // are dropped and counted, and as soon as there is room again the watch
@@ -97,12 +100,13 @@ type Watch struct {
 
 // Watch starts watching the names and groups under the path prefix (as
 // Select reads it; "" for all), with room for buffer events not yet received
-// (DefaultWatchBuffer if buffer <= 0). It sees the changes made after it
-// returns. Close it when done.
+// (DefaultWatchBuffer if buffer <= 0, at most MaxWatchBuffer). It sees the
+// changes made after it returns. Close it when done.
 func (r *Registry) Watch(prefix string, buffer int) *Watch {
 	if buffer <= 0 {
 		buffer = DefaultWatchBuffer
 	}
+	buffer = min(buffer, MaxWatchBuffer)
 	w := &Watch{
 		r: r, prefix: prefix, out: make(chan Event), buf: make([]Event, buffer),
 		wake: make(chan struct{}, 1), quit: make(chan struct{}), exited: make(chan struct{}),

@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -248,4 +249,12 @@ func TestEventStrings(t *testing.T) {
 		assert.Equal(t, "joined", registry.Joined.String())
 		assert.Equal(t, "EventKind(99)", registry.EventKind(99).String())
 	})
+}
+
+// A buffer too large to make is bad input, not a panic: it is capped.
+func TestWatchCapsItsBuffer(t *testing.T) {
+	reg := registry.New()
+	for _, n := range []int{math.MaxInt, 1 << 40} {
+		assert.NotPanics(t, func() { reg.Watch("", n).Close() }, "%d", n)
+	}
 }

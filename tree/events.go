@@ -191,6 +191,7 @@ func (b *bus) subscribe(prefix string, buffer int) *Subscription {
 	if buffer <= 0 {
 		buffer = b.buffer
 	}
+	buffer = min(buffer, MaxEventBuffer)
 	// One slot more than the buffer, kept for the news that close gives.
 	s := &Subscription{b: b, prefix: prefix, below: prefix + "/", ch: make(chan Event, buffer+1)}
 	b.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -334,5 +335,15 @@ func TestAttemptTimeoutEndsARunThatReturnsNilWithErrAttemptTimeout(t *testing.T)
 		case <-timeout:
 			require.FailNow(t, "the task never exited")
 		}
+	}
+}
+
+// A buffer too large to make is bad input, not a panic: it is capped.
+func TestSubscribeCapsItsBuffer(t *testing.T) {
+	sup := start(t, tree.Spec{Children: []tree.ChildSpec{worker("a", nil)}})
+	for _, n := range []int{math.MaxInt, 1 << 40} {
+		sub := sup.Subscribe(n)
+		assert.Equal(t, tree.MaxEventBuffer+1, cap(sub.Events()), "%d", n)
+		sub.Close()
 	}
 }

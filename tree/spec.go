@@ -17,6 +17,9 @@ const DefaultShutdown = 5 * time.Second
 // and Subscribe's buffer are zero.
 const DefaultEventBuffer = 256
 
+// MaxEventBuffer caps a subscription's buffer, which is made up front.
+const MaxEventBuffer = 1 << 16
+
 // Spec describes a static supervisor. The zero value with Children is ready:
 // OneForOne, 3 restarts in 5 s, no backoff.
 type Spec struct {
@@ -56,7 +59,7 @@ type Spec struct {
 	// EventBuffer is the default buffer of a subscription to this
 	// supervisor (and, below the root, of those to the supervisors under it
 	// that set none); 0 means the nearest one set above, or
-	// DefaultEventBuffer.
+	// DefaultEventBuffer. It is capped at MaxEventBuffer.
 	EventBuffer int
 	// ShutdownGrace is added to the sum of the children's shutdown timeouts
 	// to bound a whole Stop.

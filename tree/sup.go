@@ -318,10 +318,10 @@ func (s SupervisorRef) Subscribe(ctx context.Context, buffer int) (*Subscription
 }
 
 // Subscribe returns a subscription to the events of the whole tree, with a
-// buffer of that many events (0: Spec.EventBuffer). A subscriber that falls
-// behind loses events and receives a Lagged event counting them, at the
-// latest just before its channel closes when the tree stops; it never slows
-// the tree.
+// buffer of that many events (0: Spec.EventBuffer; at most MaxEventBuffer).
+// A subscriber that falls behind loses events and receives a Lagged event
+// counting them, at the latest just before its channel closes when the tree
+// stops; it never slows the tree.
 func (s *Sup) Subscribe(buffer int) *Subscription {
 	return s.env.bus.subscribe(s.path, buffer)
 }
