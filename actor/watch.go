@@ -190,7 +190,7 @@ func (c *Context) Link(target *Ref) error {
 		return nil // killed meanwhile: its links went with it
 	}
 	if !target.addLink(self) {
-		self.removeLink(target)
+		self.dropLink(target)
 		self.deliverExit(target, ErrNoProc)
 		return nil
 	}
@@ -207,8 +207,8 @@ func (c *Context) Unlink(target *Ref) {
 	if target.invalid() {
 		return
 	}
-	target.removeLink(c.ref)
-	c.ref.removeLink(target)
+	target.dropLink(c.ref)
+	c.ref.dropLink(target)
 }
 
 // addLink adds r's side of a link to other, unless r's end has been made
@@ -226,8 +226,6 @@ func (r *Ref) addLink(other *Ref) bool {
 	w.links[other] = struct{}{}
 	return true
 }
-
-func (r *Ref) removeLink(other *Ref) { r.dropLink(other) }
 
 // dropLink removes r's side of the link to other and reports whether it was
 // there.

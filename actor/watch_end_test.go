@@ -38,6 +38,18 @@ func endingWithSlowOnStop(t *testing.T) (target *actor.Ref, release *gate, hookD
 	return target, release, hookDone
 }
 
+// onMessage is a puppet (it runs the doFn it is sent) that hands every other
+// message to on, on its own goroutine, as it comes.
+func onMessage(on func(msg any)) actor.Func {
+	return func(c *actor.Context, msg any) error {
+		if f, ok := msg.(doFn); ok {
+			return f(c)
+		}
+		on(msg)
+		return nil
+	}
+}
+
 // expectAfterHook waits for the report sent on got (whether the hook had
 // finished when the notification came): a notification arriving while the
 // hook still runs fails; if none comes early, the hook is let go and the
@@ -59,14 +71,10 @@ func expectAfterHook(t *testing.T, got <-chan bool, release *gate, what string) 
 func TestMonitorOfEndingTargetDownWaitsForOnStopHooks(t *testing.T) {
 	target, release, hookDone := endingWithSlowOnStop(t)
 	downs := make(chan bool, 1)
-	watcher := mustSpawn(t, actor.Func(func(c *actor.Context, msg any) error {
-		switch m := msg.(type) {
-		case doFn:
-			return m(c)
-		case actor.Down:
+	watcher := mustSpawn(t, onMessage(func(msg any) {
+		if _, ok := msg.(actor.Down); ok {
 			downs <- hookDone.Load()
 		}
-		return nil
 	}))
 	exec(t, watcher, func(c *actor.Context) {
 		_, err := c.Monitor(target)
@@ -80,16 +88,10 @@ func TestMonitorOfEndingTargetDownWaitsForOnStopHooks(t *testing.T) {
 func TestLinkToEndingTargetExitWaitsForOnStopHooks(t *testing.T) {
 	target, release, hookDone := endingWithSlowOnStop(t)
 	exits := make(chan bool, 1)
-	watcher := mustSpawn(t, actor.Func(func(c *actor.Context, msg any) error {
-		switch m := msg.(type) {
-		case doFn:
-			return m(c)
-		case actor.Exit:
-			if m.From == target {
-				exits <- hookDone.Load()
-			}
+	watcher := mustSpawn(t, onMessage(func(msg any) {
+		if m, ok := msg.(actor.Exit); ok && m.From == target {
+			exits <- hookDone.Load()
 		}
-		return nil
 	}), actor.WithTrapExits())
 	exec(t, watcher, func(c *actor.Context) { require.NoError(t, c.Link(target)) })
 	expectAfterHook(t, exits, release, "the linked exit")
@@ -157,14 +159,10 @@ func TestUnlinkedActorIsNotKilledByAnExitInFlight(t *testing.T) {
 func TestNoDownIsQueuedAfterDemonitorReturns(t *testing.T) {
 	target := mustSpawn(t, puppet(make(chan any, 8)))
 	downs := make(chan actor.Down, 1)
-	self := mustSpawn(t, actor.Func(func(c *actor.Context, msg any) error {
-		switch m := msg.(type) {
-		case doFn:
-			return m(c)
-		case actor.Down:
+	self := mustSpawn(t, onMessage(func(msg any) {
+		if m, ok := msg.(actor.Down); ok {
 			downs <- m
 		}
-		return nil
 	}))
 	var mon actor.MonitorRef
 	exec(t, self, func(c *actor.Context) {

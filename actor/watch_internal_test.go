@@ -129,16 +129,25 @@ func (p *ctxProbe) Init(c *Context) error {
 
 func (p *ctxProbe) Receive(c *Context, _ any) error { return c.Reply(c.Incarnation()) }
 
+// supervisedChild spawns a as the child of an idle parent; both are killed
+// when the test ends.
+func supervisedChild(t *testing.T, ctx context.Context, a Actor, opts ...Option) *Ref {
+	t.Helper()
+	parent, err := Spawn(ctx, Func(func(*Context, any) error { return nil }))
+	require.NoError(t, err)
+	t.Cleanup(parent.Kill)
+	child, err := Spawn(ctx, a, append([]Option{WithParent(parent)}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(child.Kill)
+	return child
+}
+
 // A Suspend that returns at once (the actor is suspended, or stopped) leaves
 // no waiter behind.
 func TestSuspendLeavesNoWaiter(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	parent, err := Spawn(ctx, Func(func(*Context, any) error { return nil }))
-	require.NoError(t, err)
-	defer parent.Kill()
-	child, err := Spawn(ctx, Func(func(*Context, any) error { return nil }), WithParent(parent))
-	require.NoError(t, err)
+	child := supervisedChild(t, ctx, Func(func(*Context, any) error { return nil }))
 	require.NoError(t, child.Suspend(ctx, ErrShutdown))
 	for range 3 {
 		require.NoError(t, child.Suspend(ctx, ErrShutdown), "suspended already")
@@ -513,14 +522,8 @@ func (s *suspendingRestarter) Restarted(*Ref, error) {}
 func TestSuspendOvertakenByARestartInPlaceReturns(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	parent, err := Spawn(ctx, Func(func(*Context, any) error { return nil }))
-	require.NoError(t, err)
-	defer parent.Kill()
 	rs := &suspendingRestarter{ctx: ctx, suspended: make(chan error, 1)}
-	child, err := Spawn(ctx, Func(func(*Context, any) error { return errors.New("crash") }),
-		WithParent(parent), WithRestarter(rs))
-	require.NoError(t, err)
-	defer child.Kill()
+	child := supervisedChild(t, ctx, Func(func(*Context, any) error { return errors.New("crash") }), WithRestarter(rs))
 	require.NoError(t, child.Send("crash"))
 	select {
 	case err := <-rs.suspended:
@@ -560,12 +563,7 @@ func (f *failingInit) Receive(*Context, any) error { return nil }
 func TestSuspendDuringAFailedRestartReturns(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	parent, err := Spawn(ctx, Func(func(*Context, any) error { return nil }))
-	require.NoError(t, err)
-	defer parent.Kill()
-	child, err := Spawn(ctx, Func(func(*Context, any) error { return nil }), WithParent(parent))
-	require.NoError(t, err)
-	defer child.Kill()
+	child := supervisedChild(t, ctx, Func(func(*Context, any) error { return nil }))
 	require.NoError(t, child.Suspend(ctx, ErrShutdown))
 
 	suspended := make(chan error, 1)

@@ -352,17 +352,23 @@ func TestCancelledStopReportsCancellation(t *testing.T) {
 	assert.ErrorIs(t, rep.Err, context.Canceled, "%+v", rep)
 }
 
+// secondCall is a worker whose factory returns second on its second call (its
+// first restart): nil for a failed start, or Ignore; calls counts them.
+func secondCall(id string, calls *atomic.Int32, second actor.Actor) tree.ChildSpec {
+	return tree.Worker(id, func() actor.Actor {
+		if calls.Add(1) == 2 {
+			return second
+		}
+		return &probe{id: id}
+	})
+}
+
 // OneForAll, as OTP: when a child of the group fails to restart, the whole
 // group is retried, the children started before it stopped again (in reverse
 // order), so that all start together, in order.
 func TestOneForAllRetriesTheWholeGroup(t *testing.T) {
 	var calls atomic.Int32
-	flaky := tree.Worker("c", func() actor.Actor {
-		if calls.Add(1) == 2 { // its first restart fails
-			return nil
-		}
-		return &probe{id: "c"}
-	})
+	flaky := secondCall("c", &calls, nil) // its first restart fails
 	sup := start(t, tree.Spec{Strategy: strategy.OneForAll,
 		Intensity: strategy.Intensity{MaxRestarts: 10, Period: time.Minute},
 		Children:  []tree.ChildSpec{worker("a", nil), worker("b", nil), flaky}})
@@ -385,18 +391,8 @@ func TestOneForAllRetriesTheWholeGroup(t *testing.T) {
 // (OTP's start_children calls every child's start function again).
 func TestOneForAllRetryStartsAChildIgnoredOnTheFailedAttempt(t *testing.T) {
 	var bCalls, cCalls atomic.Int32
-	ignoring := tree.Worker("b", func() actor.Actor {
-		if bCalls.Add(1) == 2 { // its first restart says Ignore
-			return tree.Ignore
-		}
-		return &probe{id: "b"}
-	})
-	failing := tree.Worker("c", func() actor.Actor {
-		if cCalls.Add(1) == 2 { // its first restart fails
-			return nil
-		}
-		return &probe{id: "c"}
-	})
+	ignoring := secondCall("b", &bCalls, tree.Ignore) // its first restart says Ignore
+	failing := secondCall("c", &cCalls, nil)          // its first restart fails
 	sup := start(t, tree.Spec{Strategy: strategy.OneForAll,
 		Intensity: strategy.Intensity{MaxRestarts: 10, Period: time.Minute},
 		Children:  []tree.ChildSpec{worker("a", nil), ignoring, failing}})
@@ -421,18 +417,8 @@ func TestOneForAllRetryOfAnIgnoredChildKeepsMaxRunning(t *testing.T) {
 		Intensity: strategy.Intensity{MaxRestarts: 10, Period: time.Minute},
 		Children: []tree.ChildSpec{
 			worker("a", nil),
-			tree.Worker("b", func() actor.Actor {
-				if bCalls.Add(1) == 2 {
-					return tree.Ignore
-				}
-				return &probe{id: "b"}
-			}),
-			tree.Worker("c", func() actor.Actor {
-				if cCalls.Add(1) == 2 {
-					return nil
-				}
-				return &probe{id: "c"}
-			}),
+			secondCall("b", &bCalls, tree.Ignore),
+			secondCall("c", &cCalls, nil),
 			worker("d", nil), // waits for a slot
 		}})
 	ev := events(t, sup)
