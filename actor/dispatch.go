@@ -254,6 +254,13 @@ func (r *Ref) endIncarnation(reason error, final bool) bool {
 		final = true
 	}
 	supervised := r.parent != nil && !final
+	if !supervised {
+		// Released here rather than in announce, where it would be, to
+		// keep the dispatch goroutine's stack small: context's stop of the
+		// watch, at announce's depth, grows the stack of every actor that
+		// ends (a copy that costs more than the rest of the end).
+		r.releaseSpawnWatch()
+	}
 	// The call in hand fails once the end is made known, not before
 	// Terminate: whoever is told of the end must find the actor ended and
 	// what it held (names, groups) released, as in OTP, where the caller
@@ -364,6 +371,20 @@ func (r *Ref) closeIncarnation(reason error, next bool) {
 func (r *Ref) logPanic(perr *PanicError, msg string) {
 	r.set.log().Error().Str("actor", r.String()).AnErr("reason", perr).
 		Str("stack", perr.Stack.String()).Msg(msg)
+}
+
+// releaseSpawnWatch stops the watch of the spawn context, which the actor
+// no longer needs once it ends for good.
+func (r *Ref) releaseSpawnWatch() {
+	r.mu.Lock()
+	var unreg func() bool
+	if r.x != nil {
+		unreg, r.x.unregCtx = r.x.unregCtx, nil
+	}
+	r.mu.Unlock()
+	if unreg != nil {
+		unreg()
+	}
 }
 
 func causeOf(reason error) error {

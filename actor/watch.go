@@ -13,11 +13,17 @@ var watchSeq atomic.Uint64
 // notify tells every watcher that r stopped with reason. It runs once, after r
 // is marked stopped, without locks held.
 func (w *watchers) notify(r *Ref, reason error) {
-	for l := range w.links {
-		l.linkExit(r, reason)
+	// An empty map is not ranged over: starting the range would cost the
+	// common actor, which has no watchers, a frame that can grow its stack.
+	if len(w.links) > 0 {
+		for l := range w.links {
+			l.linkExit(r, reason)
+		}
 	}
-	for _, f := range w.fns {
-		r.runGuarded(f, reason, "panic in AfterStop")
+	if len(w.fns) > 0 {
+		for _, f := range w.fns {
+			r.runGuarded(f, reason, "panic in AfterStop")
+		}
 	}
 }
 
