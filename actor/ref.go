@@ -500,7 +500,7 @@ func (r *Ref) ID() uuid.UUID {
 }
 
 // Incarnation counts the actor's incarnations: 1 when spawned, one more for
-// each Restart by its supervisor; 0 for a nil Ref.
+// each Restart by its supervisor; 0 for a nil Ref or one Spawn did not make.
 func (r *Ref) Incarnation() uint64 {
 	if r == nil {
 		return 0

@@ -168,7 +168,7 @@ func (r *Registry) Join(group string, ref *actor.Ref) error {
 	if err := ValidName(group); err != nil {
 		return err
 	}
-	if ref == nil {
+	if ref == nil || ref.Incarnation() == 0 { // nil, or a zero Ref: Spawn counts the first
 		return actor.ErrNilActor
 	}
 	m := &membership{}
@@ -192,11 +192,8 @@ func (r *Registry) add(group string, ref *actor.Ref, m *membership) (first bool,
 	if m.dead {
 		// The incarnation ended between the hook and the lock: the join
 		// ended with it, or, if the actor has stopped, never was.
-		switch err := ref.Err(); {
-		case err == nil:
+		if ref.Alive() {
 			return true, nil
-		case errors.Is(err, actor.ErrNilActor):
-			return false, actor.ErrNilActor // a zero Ref, not made by Spawn
 		}
 		return false, fmt.Errorf("registry: join %q: %w", group, actor.ErrStopped)
 	}

@@ -169,7 +169,7 @@ func (r *Registry) Register(name string, ref *actor.Ref) error {
 	if err := ValidName(name); err != nil {
 		return err
 	}
-	if ref == nil {
+	if ref == nil || ref.Incarnation() == 0 { // nil, or a zero Ref: Spawn counts the first
 		return actor.ErrNilActor
 	}
 	// Watch for the death first, without the lock: for an actor already
@@ -202,9 +202,6 @@ func (r *Registry) put(name string, e *entry) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e.dead.Load() {
-		if errors.Is(e.ref.Err(), actor.ErrNilActor) {
-			return actor.ErrNilActor // a zero Ref, not made by Spawn
-		}
 		return fmt.Errorf("registry: register %q: %w", name, actor.ErrStopped)
 	}
 	old := r.entries[name]

@@ -1,7 +1,9 @@
 package registry_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/arbor-go/arbor/actor"
@@ -63,4 +65,46 @@ func TestObserverPanicLeavesTheRegistryUsable(t *testing.T) {
 	closed(t, done)
 	stop(t, ref)
 	assert.Empty(t, reg.Names(), "the names ended with their holder")
+}
+
+// A real actor (made by Spawn) that stopped for good with a reason wrapping
+// actor.ErrNilActor (it forwarded to a nil Ref and returned the error) is a
+// stopped actor, not a zero Ref: Register and Join must say ErrStopped, as
+// documented, not ErrNilActor.
+func TestRegisterAndJoinOfAnActorStoppedWithAnErrNilActorReasonSayErrStopped(t *testing.T) {
+	reg := registry.New()
+	var peer *actor.Ref // never set: a bug of the actor's own
+	ref, err := actor.Spawn(context.Background(), actor.Func(func(c *actor.Context, msg any) error {
+		if err := peer.Send(msg); err != nil {
+			return fmt.Errorf("forward: %w", err)
+		}
+		return nil
+	}), quiet(), actor.WithLogger(nopLogger()))
+	require.NoError(t, err)
+	require.NoError(t, ref.Send("x"))
+	closed(t, ref.Done())
+	require.ErrorIs(t, ref.Err(), actor.ErrNilActor, "the actor crashed for good on its own bug")
+	require.NotEqual(t, actor.ErrNilActor, ref.Err())
+
+	err = reg.Register("svc", ref)
+	assert.ErrorIs(t, err, actor.ErrStopped, "Register of a stopped actor: got %v", err)
+	err = reg.Join("g", ref)
+	assert.ErrorIs(t, err, actor.ErrStopped, "Join of a stopped actor: got %v", err)
+}
+
+// Join of an actor that has stopped for good with a normal exit (reason nil)
+// must fail with ErrStopped, as documented and as Register does: it joins
+// nothing. add's m.dead branch reads ref.Err() == nil as "the incarnation
+// ended, the actor lives on", but nil is also a normal exit's reason.
+func TestJoinOfAnActorStoppedNormallyIsErrStopped(t *testing.T) {
+	reg := registry.New()
+	b := spawnBox(t)
+	require.NoError(t, b.ref.Send("stop"))
+	closed(t, b.ref.Done())
+	require.NoError(t, b.ref.Err(), "a normal exit")
+
+	assert.ErrorIs(t, reg.Register("svc", b.ref), actor.ErrStopped, "Register says so")
+	err := reg.Join("g", b.ref)
+	assert.ErrorIs(t, err, actor.ErrStopped, "Join of a stopped actor: got %v", err)
+	assert.Empty(t, reg.Members("g"))
 }

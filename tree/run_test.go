@@ -247,3 +247,23 @@ func TestRunReturnsNilWhenItsContextEndsAsTheTreeFinishesStarting(t *testing.T) 
 		require.NoError(t, err, "run %d: Run returned the tree's exit reason after its ctx ended", i)
 	}
 }
+
+// When the tree gives up and Run's ctx ends while it does (a Ctrl-C as the
+// last restart fails), Run must still return why the tree gave up, whichever
+// of the two it sees first: the tree's decision came before the ctx ended.
+// Here the ctx is cancelled from the tree's own reached_max_restart_intensity report,
+// written before the tree's Done closes.
+func TestRunReturnsWhyTheTreeGaveUpWhenItsContextEndsAsItGivesUp(t *testing.T) {
+	for i := range 20 {
+		ctx, cancel := context.WithCancel(context.Background())
+		log := zerolog.New(cancelOnLog{word: []byte(`"reached_max_restart_intensity"`), cancel: cancel})
+		err := tree.Run(ctx, tree.Spec{
+			Intensity: strategy.Intensity{MaxRestarts: 0, Period: time.Minute},
+			Children: []tree.ChildSpec{tree.Task("t", func(context.Context, *actor.Context) error {
+				return errBoom
+			})},
+		}, tree.WithLogger(log))
+		cancel()
+		require.ErrorIs(t, err, tree.ErrIntensityExceeded, "run %d: the tree gave up before ctx ended", i)
+	}
+}

@@ -111,16 +111,17 @@ func Run(ctx context.Context, spec Spec, opts ...Option) error {
 	}
 	select {
 	case <-ctx.Done():
-		return s.Stop(context.Background()).Err
 	case <-s.Done():
-		// The tree stopped on the end of ctx itself, which Run saw second
-		// (both were ready): stopped as asked, as in the case above.
-		var gaveUp *ExitReason
-		if ctx.Err() != nil && !errors.As(s.Err(), &gaveUp) {
-			return s.Stop(context.Background()).Err
-		}
+	}
+	// Whichever of the two Run saw first: a tree that gave up says why; one
+	// that was stopped on the end of ctx (by Run, or by itself, as it
+	// watches ctx too) says what the stop reported.
+	rep := s.Stop(context.Background())
+	var gaveUp *ExitReason
+	if errors.As(s.Err(), &gaveUp) || ctx.Err() == nil {
 		return s.Err()
 	}
+	return rep.Err
 }
 
 // Ref returns the supervisor's actor.
