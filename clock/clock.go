@@ -12,8 +12,8 @@ import (
 
 // Clock tells the time and schedules functions. Supervisors take from one
 // every timestamp of their events and every delay that restart decisions
-// depend on (the intensity window, backoff); the waits of a shutdown, which
-// bound real goroutines, run on package time.
+// depend on (the intensity window, backoff); the waits of a shutdown and a
+// task's attempt timeout, which bound real goroutines, run on package time.
 type Clock interface {
 	// Now returns the current time.
 	Now() time.Time
