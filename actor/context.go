@@ -271,6 +271,21 @@ func (h inHand) fail(err error) {
 	}
 }
 
+// owed are the calls an ending incarnation leaves unanswered: the one in
+// hand, and those it took a Replier for.
+type owed struct {
+	call     inHand
+	deferred []inHand
+}
+
+// fail answers them all with err.
+func (o owed) fail(err error) {
+	o.call.fail(err)
+	for _, h := range o.deferred {
+		h.fail(err)
+	}
+}
+
 // waiting reports whether the call still waits for its answer.
 func (h inHand) waiting() bool {
 	w := h.q.word.Load()

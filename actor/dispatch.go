@@ -33,16 +33,20 @@ func (r *Ref) start(a Actor) (err error) {
 		}
 		if err != nil {
 			r.closeIncarnation(err, r.parent != nil)
-			return
-		}
-		if st := r.c.stop; st != nil {
-			// Init called Stop: the incarnation ends once it has started,
-			// before any message, as after the message that called it.
-			r.c.stop = nil
-			r.post(&exitRequest{reason: st.reason, inc: r.inc.Load()})
 		}
 	}()
 	return init.Init(&r.c)
+}
+
+// stopAfterInit makes a Stop that Init called the exit request of
+// incarnation inc, which then ends once started, before any message, as
+// after the message that called it. It comes after the linked exits carried
+// to the incarnation (see reincarnate): the first exit asked of it wins.
+func (r *Ref) stopAfterInit(inc uint64) {
+	if st := r.c.stop; st != nil {
+		r.c.stop = nil
+		r.post(&exitRequest{reason: st.reason, inc: inc})
+	}
 }
 
 // launch hands a started incarnation over to its goroutine: a task's own, or
@@ -261,21 +265,25 @@ func (r *Ref) endIncarnation(reason error, final bool) bool {
 		// ends (a copy that costs more than the rest of the end).
 		r.releaseSpawnWatch()
 	}
-	// The call in hand fails once the end is made known, not before
-	// Terminate: whoever is told of the end must find the actor ended and
-	// what it held (names, groups) released, as in OTP, where the caller
-	// learns of it from the 'DOWN'. Terminate cannot answer it.
-	call := r.c.detach()
+	// The calls the incarnation owes (the one in hand, those it took a
+	// Replier for) fail once the end is made known, not before Terminate:
+	// whoever is told of the end must find the actor ended and what it held
+	// (names, groups) released, as in OTP, where the caller learns of it
+	// from the 'DOWN'. Terminate cannot answer the one in hand. An end for
+	// good fails them through Done, closed once it is made known, on
+	// whichever goroutine makes it; an end that the actor outlives fails
+	// them here, once it is known that the actor outlives it.
+	calls := owed{call: r.c.detach()}
 	if t, ok := r.behavior.(Terminator); ok {
 		reason = r.terminate(t, reason)
 	}
-	r.closeIncarnation(reason, supervised) // exits that come from now on are for the next incarnation
+	calls.deferred = r.closeIncarnation(reason, supervised) // exits that come from now on are for the next incarnation
 	if supervised {
 		inc := r.inc.Load()
 		p := r.pending.Load()
 		requested := p != nil && p.suspend && p.inc == inc
 		if rs := r.set.restarter; rs != nil && !requested && (p == nil || !p.final) {
-			if decided, running := r.restartInPlace(rs, reason, call); decided {
+			if decided, running := r.restartInPlace(rs, reason, calls); decided {
 				return running
 			}
 		}
@@ -286,22 +294,19 @@ func (r *Ref) endIncarnation(reason error, final bool) bool {
 			if r.state.CompareAndSwap(stateSuspended, stateRunning) {
 				r.finish(p.reason)
 			}
-			call.fail(&ExitError{Actor: r, Reason: p.reason, Stopped: true})
 			return false
 		}
 		if r.parent.mb.PushSystem(ChildExit{Child: r, Reason: reason, Incarnation: inc, Requested: requested}) == nil {
 			r.parent.schedule()
-			call.fail(&ExitError{Actor: r, Reason: reason})
+			calls.fail(&ExitError{Actor: r, Reason: reason})
 			return false
 		}
 		// The parent is gone: nobody will restart us.
 		if !r.state.CompareAndSwap(stateSuspended, stateRunning) {
-			call.fail(&ExitError{Actor: r, Reason: reason, Stopped: true}) // stopped meanwhile
-			return false
+			return false // stopped meanwhile, by whoever took it from suspended
 		}
 	}
 	r.finish(reason)
-	call.fail(&ExitError{Actor: r, Reason: reason, Stopped: true})
 	return false
 }
 
@@ -348,22 +353,22 @@ func (r *Ref) cancelIncarnationLocked(reason error) {
 // linkExit reads the flag and the mark: an exit is for the incarnation that
 // ran, or for the next, never for neither. Then the incarnation's end hooks
 // run, as in cancelIncarnation.
-func (r *Ref) closeIncarnation(reason error, next bool) {
+//
+// If a next incarnation may follow, it returns the calls the ending one took
+// a Replier for, for the caller to fail once the end's outcome is known (an
+// end for good fails them through Done).
+func (r *Ref) closeIncarnation(reason error, next bool) (deferred []inHand) {
 	r.mu.Lock()
 	r.cancelIncarnationLocked(reason)
 	r.resetTrap()
-	var deferred []inHand
 	if next {
 		r.more().between = true
-		// An end for good fails them with Done, once it is made known.
 		deferred = r.takeDeferred()
 	}
 	ends := r.takeIncarnationHooks()
 	r.mu.Unlock()
 	r.runIncarnationHooks(ends, reason)
-	for _, h := range deferred {
-		h.fail(&ExitError{Actor: r, Reason: reason})
-	}
+	return deferred
 }
 
 // logPanic logs perr, a panic recovered in the user's code where it cannot

@@ -10,14 +10,17 @@ package actor
 // goes on dispatching on its goroutine; if not, the actor is suspended
 // without a ChildExit and the caller gives the consumer side up.
 //
-// call is the call in hand when the incarnation ended: once the restart is
-// decided, it fails at once, not after the next incarnation's Init.
-func (r *Ref) restartInPlace(rs Restarter, reason error, call inHand) (decided, running bool) {
+// calls are the calls the ending incarnation owes: once the restart is
+// decided, they fail at once, not after the next incarnation's Init, unless
+// a stop for good came meanwhile (they then fail through Done).
+func (r *Ref) restartInPlace(rs Restarter, reason error, calls owed) (decided, running bool) {
 	next, decided := rs.RestartNow(r, reason)
 	if !decided {
 		return false, false
 	}
-	call.fail(&ExitError{Actor: r, Reason: reason})
+	if p := r.pending.Load(); p == nil || !p.final {
+		calls.fail(&ExitError{Actor: r, Reason: reason})
+	}
 	err := ErrNilActor
 	if next != nil {
 		err = r.reincarnate(next)
@@ -75,7 +78,9 @@ func (r *Ref) reincarnate(a Actor) error {
 	}
 	// The carried exits are delivered under r.mu, in the same hold as the
 	// mark is cleared: a linked exit that comes next, which linkExit
-	// delivers at once, comes after them.
+	// delivers at once, comes after them, and so does a Stop that Init
+	// called (deferred first, it runs once r.mu is released).
+	defer r.stopAfterInit(inc)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.x == nil {

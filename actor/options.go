@@ -176,7 +176,7 @@ func WithLogger(l zerolog.Logger) Option { return func(c *config) { c.logger = &
 
 // WithDeadLetters sets the function told of every dead letter of the actor,
 // instead of the default warning in the log. It runs on the goroutine that
-// found the dead letter and must not block.
+// found the dead letter and must not block; a panic in it is logged.
 func WithDeadLetters(f func(DeadLetter)) Option { return func(c *config) { c.onDead = f } }
 
 // WithCallTimeout sets how long calls to this actor wait when their context

@@ -235,6 +235,7 @@ func spawn(ctx context.Context, a Actor, inherited *settings, opts []Option) (*R
 		r.endIncarnation(ErrShutdown, true)
 		return nil, ErrShutdown
 	}
+	r.stopAfterInit(1)
 	r.launch()
 	return r, nil
 }
@@ -547,6 +548,14 @@ func (r *Ref) deadLetter(msg any, reason error) {
 	r.more().dead++
 	r.mu.Unlock()
 	if f := r.set.onDead; f != nil {
+		// Guarded as the end's hooks are: the actor's own goroutine passes
+		// what is left in its mailbox here as it ends, and a panic must not
+		// reach its dispatch loop, which would end it again.
+		defer func() {
+			if v := recover(); v != nil {
+				r.logPanic(newPanicError(v, nil), "panic in the dead-letter hook")
+			}
+		}()
 		f(DeadLetter{To: r, Msg: msg, Reason: reason})
 		return
 	}

@@ -192,12 +192,18 @@ func (c *Context) Link(target *Ref) error {
 	// Each side is added before the other can be told of its end through
 	// it: self's first, then target's (an end of target from then on finds
 	// self linked), and a link to a self that ended meanwhile is undone.
-	if !self.addLink(target) {
+	added, existed := self.addLink(target)
+	if !added {
 		return nil // killed meanwhile: its links went with it
 	}
-	if !target.addLink(self) {
-		self.dropLink(target)
-		self.deliverExit(target, ErrNoProc)
+	if ok, _ := target.addLink(self); !ok {
+		// Target's end has been made known. A link that was there already
+		// carries its exit, which that end is telling; a new one never
+		// was, and gets the exit of an actor that is gone.
+		if !existed {
+			self.dropLink(target)
+			self.deliverExit(target, ErrNoProc)
+		}
 		return nil
 	}
 	if self.isTold() && target.dropLink(self) {
@@ -218,19 +224,20 @@ func (c *Context) Unlink(target *Ref) {
 }
 
 // addLink adds r's side of a link to other, unless r's end has been made
-// known (see addWatch).
-func (r *Ref) addLink(other *Ref) bool {
+// known (see addWatch); existed tells whether it was there already.
+func (r *Ref) addLink(other *Ref) (added, existed bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.told() {
-		return false
+		return false, false
 	}
 	w := &r.more().watch
 	if w.links == nil {
 		w.links = make(map[*Ref]struct{})
 	}
+	_, existed = w.links[other]
 	w.links[other] = struct{}{}
-	return true
+	return true, existed
 }
 
 // dropLink removes r's side of the link to other and reports whether it was
