@@ -145,18 +145,24 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 // router takes the homeserver's transactions and passes each message in a
 // mapped room to that room's portal. A message whose portal is not running
 // (it restarts) fails the whole transaction, which the homeserver then sends
-// again; the events already passed on are remembered, so that a repeated
-// transaction delivers each event once.
+// again. The router remembers the transactions it took whole and the events
+// it passed on, so that a repeated transaction delivers each event once.
 type router struct {
-	b    *Bridge
-	seen map[id.EventID]bool // events passed on recently
-	ring []id.EventID        // the order they were seen in, to forget the oldest
+	b      *Bridge
+	txns   recent[string]     // transactions taken whole
+	events recent[id.EventID] // events passed on to a portal
 }
 
-// seenEvents is how many event IDs the router remembers.
-const seenEvents = 1024
+// How many transaction and event IDs the router remembers. Only the events
+// it passed on count: those it skips (reactions, receipts, its own users')
+// would push the ones that matter out of its memory, and skipping them
+// again on a repeat is harmless.
+const (
+	seenTransactions = 256
+	seenEvents       = 1024
+)
 
-func newRouter(b *Bridge) *router { return &router{b: b, seen: map[id.EventID]bool{}} }
+func newRouter(b *Bridge) *router { return &router{b: b} }
 
 // Receive implements actor.Actor.
 func (rt *router) Receive(c *actor.Context, msg any) error {
@@ -164,36 +170,79 @@ func (rt *router) Receive(c *actor.Context, msg any) error {
 	if !ok {
 		return fmt.Errorf("router: unexpected %T", msg)
 	}
+	err := rt.take(c, txn)
+	var rerr error
+	if err != nil {
+		rerr = c.ReplyError(err)
+	} else {
+		rerr = c.Reply(true)
+	}
+	if errors.Is(rerr, actor.ErrCallerGone) {
+		// The homeserver stopped waiting (its request timed out): it will
+		// send the transaction again, and the router, which remembers what
+		// it passed on, answers it without passing anything on twice. Not
+		// the router's failure: crashing would make it forget.
+		rt.b.log.Debug().Str("txn", txn.ID).Msg("router: the homeserver stopped waiting for the transaction")
+		return nil
+	}
+	return rerr
+}
+
+// take passes on the events of txn not passed on yet.
+func (rt *router) take(c *actor.Context, txn transaction) error {
+	if rt.txns.has(txn.ID) {
+		return nil
+	}
 	for _, evt := range txn.Events {
-		if rt.seen[evt.ID] {
+		if rt.events.has(evt.ID) {
 			continue
 		}
-		if err := rt.route(c, evt); err != nil {
-			return c.ReplyError(err)
+		passed, err := rt.route(c, evt)
+		if err != nil {
+			return err
 		}
-		rt.remember(evt.ID)
+		if passed {
+			rt.events.add(evt.ID, seenEvents)
+		}
 	}
-	return c.Reply(true)
+	rt.txns.add(txn.ID, seenTransactions)
+	return nil
 }
 
-func (rt *router) remember(evt id.EventID) {
-	if len(rt.ring) == seenEvents {
-		delete(rt.seen, rt.ring[0])
-		rt.ring = rt.ring[1:]
-	}
-	rt.seen[evt] = true
-	rt.ring = append(rt.ring, evt)
+// recent is a set of the last keys added to it.
+type recent[K comparable] struct {
+	keys  map[K]bool
+	order []K // oldest first
 }
 
-// route passes evt to its portal if it is a message to relay.
-func (rt *router) route(c *actor.Context, evt *event.Event) error {
+func (r *recent[K]) has(k K) bool { return r.keys[k] }
+
+// add adds k, forgetting the oldest key if the set holds limit already.
+func (r *recent[K]) add(k K, limit int) {
+	if r.keys[k] {
+		return
+	}
+	if r.keys == nil {
+		r.keys = map[K]bool{}
+	}
+	if len(r.order) == limit {
+		delete(r.keys, r.order[0])
+		r.order = r.order[1:]
+	}
+	r.keys[k] = true
+	r.order = append(r.order, k)
+}
+
+// route passes evt to its portal if it is a message to relay, and reports
+// whether it did.
+func (rt *router) route(c *actor.Context, evt *event.Event) (bool, error) {
 	b := rt.b
 	m, ok := b.rooms[evt.RoomID]
 	if !ok || evt.Type != event.EventMessage || b.ours(evt.Sender) {
-		return nil
+		return false, nil
 	}
 	if err := evt.Content.ParseRaw(evt.Type); err != nil && !errors.Is(err, event.ErrContentAlreadyParsed) {
-		return nil // not a message we understand: nothing to relay
+		return false, nil // not a message we understand: nothing to relay
 	}
 	content := evt.Content.AsMessage()
 	var msg fromMatrix
@@ -206,12 +255,12 @@ func (rt *router) route(c *actor.Context, evt *event.Event) error {
 		// Files stay on Matrix; IRC learns that one was sent.
 		msg = fromMatrix{Sender: evt.Sender, Body: fmt.Sprintf("sent a file: %s", content.Body)}
 	default:
-		return nil
+		return false, nil
 	}
 	if err := c.SendName(portalName(m.Channel), msg); err != nil {
-		return fmt.Errorf("router: portal for %s: %w", m.Channel, err)
+		return false, fmt.Errorf("router: portal for %s: %w", m.Channel, err)
 	}
-	return nil
+	return true, nil
 }
 
 // ours reports whether a user is the bridge's bot or one of its ghosts:
