@@ -56,7 +56,7 @@ type portal struct {
 	b      *Bridge
 	m      Mapping
 	names  map[id.UserID]string // Matrix users' display names
-	ghosts map[string]bool      // nicks whose ghost is registered, named and joined
+	ghosts map[id.UserID]bool   // ghosts registered, named and joined
 
 	joined  bool        // the bot is in the room
 	attempt int         // failed joins in a row
@@ -65,7 +65,7 @@ type portal struct {
 }
 
 func newPortal(b *Bridge, m Mapping) *portal {
-	return &portal{b: b, m: m, names: map[id.UserID]string{}, ghosts: map[string]bool{}}
+	return &portal{b: b, m: m, names: map[id.UserID]string{}, ghosts: map[id.UserID]bool{}}
 }
 
 // Init makes sure the bridge's bot is in the room, so that the homeserver
@@ -227,10 +227,13 @@ func (b *Bridge) GhostID(nick string) id.UserID {
 }
 
 // ghost returns the nick's ghost, registered, named after the nick and in
-// the room.
+// the room. Ghosts are remembered by their ID, not by the folded nick: the ID
+// keeps the nick's case ("Bob" and "bob" are two ghosts), and each must be
+// named.
 func (p *portal) ghost(ctx context.Context, nick string) (*appservice.IntentAPI, error) {
-	intent := p.b.as.Intent(p.b.GhostID(nick))
-	if p.ghosts[fold(nick)] {
+	user := p.b.GhostID(nick)
+	intent := p.b.as.Intent(user)
+	if p.ghosts[user] {
 		return intent, nil
 	}
 	if err := intent.EnsureRegistered(ctx); err != nil {
@@ -242,7 +245,7 @@ func (p *portal) ghost(ctx context.Context, nick string) (*appservice.IntentAPI,
 	if err := intent.EnsureJoined(ctx, p.m.Room); err != nil {
 		return nil, fmt.Errorf("ghost %s: %w", nick, err)
 	}
-	p.ghosts[fold(nick)] = true
+	p.ghosts[user] = true
 	return intent, nil
 }
 
