@@ -2,10 +2,13 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
+	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -108,10 +111,48 @@ func (p *portal) Receive(c *actor.Context, msg any) error {
 			p.hold(msg)
 			return nil
 		}
-		return p.toRoom(c, msg)
+		// A homeserver out of reach crashes the portal: its supervisor
+		// restarts it, and the message is lost.
+		return p.post(c, msg)
 	default:
 		return fmt.Errorf("portal: unexpected %T", msg)
 	}
+}
+
+// post posts msg, a fromIRC or a notice, in the room. A refusal of the
+// message itself (the nick's ghost is banned from the room, the message is
+// too large) is logged and the message dropped: asking again would get the
+// same answer, and crashing would restart the portal to no avail, each
+// refused message one restart closer to the portals' restart intensity,
+// whose end stops every room. Only a failure to reach the homeserver is
+// returned.
+func (p *portal) post(c *actor.Context, msg any) error {
+	err := p.toRoom(c, msg)
+	if err == nil || !refused(err) {
+		return err
+	}
+	log := p.b.log.Error().Err(err).Str("room", p.m.Room.String()).Str("channel", p.m.Channel)
+	if m, ok := msg.(fromIRC); ok {
+		log = log.Str("nick", m.Nick)
+	}
+	log.Msg("portal: the homeserver refused the message; dropped")
+	return nil
+}
+
+// refused reports whether err is the homeserver's answer to a request (an
+// HTTP error: forbidden, too large, an error of its own on that request)
+// rather than a failure to reach it. mautrix has retried the answers worth
+// retrying (429, 502, 503, 504) already, and they count as unreachable.
+func refused(err error) bool {
+	var herr mautrix.HTTPError
+	if !errors.As(err, &herr) || herr.Response == nil {
+		return false
+	}
+	switch herr.Response.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return false
+	}
+	return true
 }
 
 // toRoom posts msg, a fromIRC or a notice, in the room.
@@ -162,7 +203,7 @@ func (p *portal) release(c *actor.Context) error {
 	held := p.held
 	p.held = nil
 	for i, msg := range held {
-		if err := p.toRoom(c, msg); err != nil {
+		if err := p.post(c, msg); err != nil {
 			for _, rest := range held[i+1:] {
 				_ = c.Self().Send(rest)
 			}
@@ -205,9 +246,7 @@ func (p *portal) displayName(ctx context.Context, user id.UserID) string {
 	return name
 }
 
-// toMatrix posts an IRC message in the room as the nick's ghost. An error
-// crashes the portal: its supervisor restarts it, and the message is lost
-// (the homeserver was unreachable for the client's retries).
+// toMatrix posts an IRC message in the room as the nick's ghost.
 func (p *portal) toMatrix(ctx context.Context, msg fromIRC) error {
 	ghost, err := p.ghost(ctx, msg.Nick)
 	if err != nil {
