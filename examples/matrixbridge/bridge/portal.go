@@ -35,12 +35,12 @@ const homeserverTimeout = 30 * time.Second
 // supervisor waits for it.
 const joinTimeout = 10 * time.Second
 
-// maxHeld bounds the messages a portal holds for its room while the bot is
-// not in it; beyond it the oldest are dropped, with a warning each.
+// maxHeld bounds the messages a portal holds for its room while it cannot
+// post them; beyond it the oldest are dropped, with a warning each.
 const maxHeld = 256
 
-// join is a portal's message to itself: time to try joining the room again.
-type join struct{}
+// again is a portal's message to itself: time to try the room again.
+type again struct{}
 
 // portalSpec is the dynamic portals supervisor's template: one portal per
 // mapping, registered under its channel's name.
@@ -62,9 +62,9 @@ type portal struct {
 	ghosts map[id.UserID]bool   // ghosts registered, named and joined
 
 	joined  bool        // the bot is in the room
-	attempt int         // failed joins in a row
-	retry   *time.Timer // the next join, while not joined
-	held    []any       // messages for the room, held until the bot is in it
+	attempt int         // failed attempts in a row to join the room or post in it
+	retry   *time.Timer // the next attempt, while messages wait
+	held    []any       // messages for the room, oldest first, until they can be posted
 }
 
 func newPortal(b *Bridge, m Mapping) *portal {
@@ -79,11 +79,13 @@ func newPortal(b *Bridge, m Mapping) *portal {
 // restart intensity. The portal keeps trying, with backoff, and holds the
 // messages for the room meanwhile.
 func (p *portal) Init(c *actor.Context) error {
-	p.tryJoin(c, joinTimeout)
+	if err := p.join(c, joinTimeout); err != nil {
+		p.later(c, err)
+	}
 	return nil
 }
 
-// Terminate cancels a pending join.
+// Terminate cancels a pending attempt.
 func (p *portal) Terminate(*actor.Context, error) {
 	if p.retry != nil {
 		p.retry.Stop()
@@ -93,13 +95,9 @@ func (p *portal) Terminate(*actor.Context, error) {
 // Receive implements actor.Actor.
 func (p *portal) Receive(c *actor.Context, msg any) error {
 	switch msg := msg.(type) {
-	case join:
-		if !p.joined {
-			p.tryJoin(c, homeserverTimeout)
-			if p.joined {
-				return p.release(c)
-			}
-		}
+	case again:
+		p.retry = nil
+		p.flush(c)
 		return nil
 	case fromMatrix:
 		ctx, cancel := context.WithTimeout(c.Context(), homeserverTimeout)
@@ -107,13 +105,13 @@ func (p *portal) Receive(c *actor.Context, msg any) error {
 		p.toIRC(ctx, c, msg)
 		return nil
 	case fromIRC, notice:
-		if !p.joined {
-			p.hold(msg)
-			return nil
+		// Behind the messages already held, if any: the room gets them in
+		// the order IRC said them.
+		p.hold(msg)
+		if p.retry == nil {
+			p.flush(c)
 		}
-		// A homeserver out of reach crashes the portal: its supervisor
-		// restarts it, and the message is lost.
-		return p.post(c, msg)
+		return nil
 	default:
 		return fmt.Errorf("portal: unexpected %T", msg)
 	}
@@ -125,7 +123,7 @@ func (p *portal) Receive(c *actor.Context, msg any) error {
 // same answer, and crashing would restart the portal to no avail, each
 // refused message one restart closer to the portals' restart intensity,
 // whose end stops every room. Only a failure to reach the homeserver is
-// returned.
+// returned: the message is worth posting again.
 func (p *portal) post(c *actor.Context, msg any) error {
 	err := p.toRoom(c, msg)
 	if err == nil || !refused(err) {
@@ -166,51 +164,69 @@ func (p *portal) toRoom(c *actor.Context, msg any) error {
 	return p.toMatrix(ctx, msg.(fromIRC))
 }
 
-// tryJoin makes one attempt to get the bot into the room, and if it fails,
-// schedules the next one.
-func (p *portal) tryJoin(c *actor.Context, timeout time.Duration) {
+// flush gets the bot into the room if it is not in it, then posts the held
+// messages, oldest first. If the homeserver cannot be reached, the messages
+// not posted stay held, ahead of any that come meanwhile, and the next
+// attempt is scheduled: a failure costs no message and changes no order,
+// where a crash would lose the message and the portal's state. The portal
+// keeps handling Matrix's messages meanwhile.
+func (p *portal) flush(c *actor.Context) {
+	if !p.joined {
+		if err := p.join(c, homeserverTimeout); err != nil {
+			p.later(c, err)
+			return
+		}
+	}
+	for len(p.held) > 0 {
+		if err := p.post(c, p.held[0]); err != nil {
+			p.later(c, err)
+			return
+		}
+		p.held[0] = nil
+		p.held = p.held[1:]
+	}
+	p.attempt = 0
+}
+
+// join makes one attempt to get the bot into the room.
+func (p *portal) join(c *actor.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(c.Context(), timeout)
 	defer cancel()
-	err := p.b.as.BotIntent().EnsureJoined(ctx, p.m.Room)
-	if err == nil {
-		p.joined, p.attempt = true, 0
-		return
+	if err := p.b.as.BotIntent().EnsureJoined(ctx, p.m.Room); err != nil {
+		return err
+	}
+	p.joined = true
+	return nil
+}
+
+// later schedules the next attempt to join the room and post the held
+// messages, with backoff, after err.
+func (p *portal) later(c *actor.Context, err error) {
+	if c.Context().Err() != nil {
+		return // the portal is stopping
 	}
 	p.attempt++
 	delay := p.b.joinBackoff.Delay(p.attempt, nil)
-	p.b.log.Error().Err(err).Str("room", p.m.Room.String()).Str("channel", p.m.Channel).
-		Int("attempt", p.attempt).Dur("retry_in", delay).Int("held", len(p.held)).
-		Msg("portal: the bot cannot join its room; its messages are held until it can")
+	log := p.b.log.Error().Err(err).Str("room", p.m.Room.String()).Str("channel", p.m.Channel).
+		Int("attempt", p.attempt).Dur("retry_in", delay).Int("held", len(p.held))
+	if p.joined {
+		log.Msg("portal: the homeserver cannot be reached; the room's messages are held until it can")
+	} else {
+		log.Msg("portal: the bot cannot join its room; its messages are held until it can")
+	}
 	self := c.Self()
-	p.retry = time.AfterFunc(delay, func() { _ = self.Send(join{}) })
+	p.retry = time.AfterFunc(delay, func() { _ = self.Send(again{}) })
 }
 
-// hold keeps msg until the bot is in the room.
+// hold keeps msg until it can be posted.
 func (p *portal) hold(msg any) {
 	if len(p.held) == maxHeld {
 		p.b.log.Warn().Str("channel", p.m.Channel).Int("held", maxHeld).
-			Msg("portal: the room is still not joined: its oldest held message is dropped")
+			Msg("portal: the room still cannot be reached: its oldest held message is dropped")
 		p.held[0] = nil
 		p.held = p.held[1:]
 	}
 	p.held = append(p.held, msg)
-}
-
-// release posts the held messages, in order, now that the bot is in the
-// room. If one fails, those after it go back to the mailbox, which outlives
-// the crash that follows.
-func (p *portal) release(c *actor.Context) error {
-	held := p.held
-	p.held = nil
-	for i, msg := range held {
-		if err := p.post(c, msg); err != nil {
-			for _, rest := range held[i+1:] {
-				_ = c.Self().Send(rest)
-			}
-			return err
-		}
-	}
-	return nil
 }
 
 // toIRC sends a Matrix message to the channel, each line headed by the

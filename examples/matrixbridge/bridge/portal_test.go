@@ -21,11 +21,13 @@ import (
 
 // homeserver is a fake one: it answers what a portal asks of it, refuses to
 // let anyone join until joinable is set, and reports the body of every
-// message sent in a room.
+// message sent in a room. While unavailable is positive, it answers each
+// message sent with a 503 instead, and counts it down.
 type homeserver struct {
-	joinable atomic.Bool
-	joins    chan struct{} // a join attempt
-	sent     chan string
+	joinable    atomic.Bool
+	unavailable atomic.Int32
+	joins       chan struct{} // a join attempt
+	sent        chan string
 }
 
 func (h *homeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -46,6 +48,11 @@ func (h *homeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(path, "/register"):
 		_, _ = w.Write([]byte(`{"user_id":"@irc_bob:example.org"}`))
 	case strings.Contains(path, "/send/"):
+		if h.unavailable.Add(-1) >= 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"errcode":"M_UNKNOWN","error":"overloaded"}`))
+			return
+		}
 		var content struct{ Body string }
 		_ = json.NewDecoder(r.Body).Decode(&content)
 		h.sent <- content.Body
@@ -58,10 +65,11 @@ func (h *homeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // A room the bot cannot join does not fail the portal's start, nor crash
 // it: the portal tries again with backoff, holds the room's messages, and
 // posts them, in order, once the bot is in.
-func TestPortalWaitsForItsRoom(t *testing.T) {
-	hs := &homeserver{joins: make(chan struct{}, 1), sent: make(chan string, 16)}
+// spawnPortal spawns a portal alone, against hs, retrying every millisecond.
+func spawnPortal(t *testing.T, ctx context.Context, hs *homeserver) *actor.Ref {
+	t.Helper()
 	srv := httptest.NewServer(hs)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	as, err := appservice.CreateFull(appservice.CreateOpts{
 		Registration: &appservice.Registration{AppToken: "as-secret", ServerToken: "hs-secret",
 			SenderLocalpart: "bot"},
@@ -69,15 +77,21 @@ func TestPortalWaitsForItsRoom(t *testing.T) {
 		HomeserverURL:    srv.URL,
 	})
 	require.NoError(t, err)
+	as.DefaultHTTPRetries = 0 // the portal's own retries, not the client's
 	cfg := validConfig()
 	b := &Bridge{cfg: cfg, as: as, log: zerolog.Nop(),
 		joinBackoff: strategy.Constant(time.Millisecond)}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-
 	p, err := actor.Spawn(ctx, newPortal(b, cfg.Rooms[0]))
 	require.NoError(t, err, "a room that cannot be joined fails no start")
-	defer p.Stop(ctx)
+	t.Cleanup(func() { _ = p.Stop(context.Background()) })
+	return p
+}
+
+func TestPortalWaitsForItsRoom(t *testing.T) {
+	hs := &homeserver{joins: make(chan struct{}, 1), sent: make(chan string, 16)}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p := spawnPortal(t, ctx, hs)
 	require.NoError(t, p.Send(fromIRC{Nick: "bob", Text: "first"}))
 	require.NoError(t, p.Send(fromIRC{Nick: "bob", Text: "second"}))
 	for range 3 { // the portal keeps trying, and is not dead
@@ -105,5 +119,37 @@ func TestPortalWaitsForItsRoom(t *testing.T) {
 		}
 	}
 	assert.True(t, p.Alive())
+	assert.Equal(t, uint64(1), p.Incarnation(), "no crash on the way")
+}
+
+// A message that cannot be posted because the homeserver cannot be reached
+// is held, with those that come after it, and posted again: nothing is lost,
+// the order is kept, and the portal does not crash.
+func TestPortalHoldsWhatItCannotPostInOrder(t *testing.T) {
+	hs := &homeserver{joins: make(chan struct{}, 1), sent: make(chan string, 16)}
+	hs.joinable.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p := spawnPortal(t, ctx, hs)
+
+	require.NoError(t, p.Send(fromIRC{Nick: "bob", Text: "m1"}))
+	select {
+	case got := <-hs.sent:
+		require.Equal(t, "m1", got)
+	case <-ctx.Done():
+		t.Fatal("m1 was never posted")
+	}
+	hs.unavailable.Store(3) // m2 fails three times
+	for _, text := range []string{"m2", "m3", "m4"} {
+		require.NoError(t, p.Send(fromIRC{Nick: "bob", Text: text}))
+	}
+	for _, want := range []string{"m2", "m3", "m4"} {
+		select {
+		case got := <-hs.sent:
+			assert.Equal(t, want, got)
+		case <-ctx.Done():
+			t.Fatalf("%q was never posted", want)
+		}
+	}
 	assert.Equal(t, uint64(1), p.Incarnation(), "no crash on the way")
 }
