@@ -59,12 +59,20 @@ func run(configPath string, generate bool, bot string, log zerolog.Logger) error
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	b, err := bridge.Start(context.WithoutCancel(ctx), cfg, log)
+	// The bridge lives as long as ctx: Ctrl-C gives up a start under way as
+	// well as stopping a running bridge.
+	b, err := bridge.Start(ctx, cfg, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			log.Info().Err(err).Msg("interrupted while starting")
+			return nil
+		}
 		return err
 	}
 	select {
 	case <-ctx.Done():
+		// The tree began to stop when ctx ended; Stop waits for it, 30 s
+		// at most, and reports.
 		log.Info().Msg("interrupted: stopping")
 		shut, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -264,11 +264,13 @@ func (rt *router) route(c *actor.Context, evt *event.Event) (bool, error) {
 }
 
 // ours reports whether a user is the bridge's bot or one of its ghosts:
-// their messages came from IRC and must not go back.
+// their messages came from IRC and must not go back. (The bot's ID is made
+// from the registration, not asked of mautrix, whose BotMXID reads a client
+// that the portals' goroutines make.)
 func (b *Bridge) ours(user id.UserID) bool {
-	if user == b.as.BotMXID() {
-		return true
-	}
 	local, server, err := user.Parse()
-	return err == nil && server == b.cfg.Homeserver.Domain && strings.HasPrefix(local, b.cfg.Appservice.GhostPrefix)
+	if err != nil || server != b.cfg.Homeserver.Domain {
+		return false
+	}
+	return local == b.as.Registration.SenderLocalpart || strings.HasPrefix(local, b.cfg.Appservice.GhostPrefix)
 }

@@ -30,9 +30,8 @@ type notice struct{ Text string }
 // homeserverTimeout bounds each exchange of a portal with the homeserver.
 const homeserverTimeout = 30 * time.Second
 
-// joinTimeout bounds the bot's first attempt to join a portal's room, made
-// in Init on its supervisor's goroutine: shorter than an exchange, since the
-// supervisor waits for it.
+// joinTimeout bounds each attempt of the bot to join a portal's room: shorter
+// than an exchange, since the portal's mailbox waits meanwhile.
 const joinTimeout = 10 * time.Second
 
 // maxHeld bounds the messages a portal holds for its room while it cannot
@@ -71,18 +70,18 @@ func newPortal(b *Bridge, m Mapping) *portal {
 	return &portal{b: b, m: m, names: map[id.UserID]string{}, ghosts: map[id.UserID]bool{}}
 }
 
-// Init makes sure the bridge's bot is in the room, so that the homeserver
-// sends the room's events to the bridge: a bridge whose homeserver answers
-// starts with its rooms joined. A room that cannot be joined (the bot was not
-// invited, the homeserver is down) is no reason to fail the start, nor to
-// crash: that would take the other rooms down with it, through the portals'
-// restart intensity. The portal keeps trying, with backoff, and holds the
-// messages for the room meanwhile.
+// Init queues the portal's first attempt to get the bridge's bot into the
+// room (so that the homeserver sends the room's events to the bridge) as its
+// first message, rather than making it: a start that waited on the
+// homeserver would hold up the provisioner, which starts the portals one
+// after the other, and the IRC subtree started after them, by a bounded join
+// per room while the homeserver is down. A room that cannot be joined (the
+// bot was not invited, the homeserver is down) is no reason to crash either:
+// that would take the other rooms down with it, through the portals' restart
+// intensity. The portal keeps trying, with backoff, and holds the messages
+// for the room meanwhile.
 func (p *portal) Init(c *actor.Context) error {
-	if err := p.join(c, joinTimeout); err != nil {
-		p.later(c, err)
-	}
-	return nil
+	return c.Self().Send(again{})
 }
 
 // Terminate cancels a pending attempt.
@@ -172,7 +171,7 @@ func (p *portal) toRoom(c *actor.Context, msg any) error {
 // keeps handling Matrix's messages meanwhile.
 func (p *portal) flush(c *actor.Context) {
 	if !p.joined {
-		if err := p.join(c, homeserverTimeout); err != nil {
+		if err := p.join(c); err != nil {
 			p.later(c, err)
 			return
 		}
@@ -189,8 +188,8 @@ func (p *portal) flush(c *actor.Context) {
 }
 
 // join makes one attempt to get the bot into the room.
-func (p *portal) join(c *actor.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(c.Context(), timeout)
+func (p *portal) join(c *actor.Context) error {
+	ctx, cancel := context.WithTimeout(c.Context(), joinTimeout)
 	defer cancel()
 	if err := p.b.as.BotIntent().EnsureJoined(ctx, p.m.Room); err != nil {
 		return err
@@ -314,6 +313,14 @@ func (p *provisioner) Init(c *actor.Context) error {
 	ref, ok := p.b.reg.Lookup(namePortals)
 	if !ok {
 		return fmt.Errorf("provisioner: %s is not registered", namePortals)
+	}
+	// The portals share the bot's intent, each from its own goroutine, and
+	// mautrix makes it on first use and checks that it is registered
+	// without a lock: make it here, before them. The homeserver registers
+	// an application service's own user itself (Synapse and Dendrite, at
+	// their start), so marking it registered spares that check.
+	if bot := p.b.as.BotIntent(); !bot.Registered {
+		bot.Registered = true
 	}
 	portals := tree.DynamicAt(ref)
 	for _, m := range p.b.cfg.Rooms {
