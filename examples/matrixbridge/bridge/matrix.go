@@ -31,6 +31,13 @@ type fromMatrix struct {
 	Emote  bool
 }
 
+// membership is a change of a Matrix user's membership of a room, for its
+// portal.
+type membership struct {
+	User id.UserID
+	Name string // the user's display name in the room; "" once they left it
+}
+
 // maxTransaction bounds the body of a pushed transaction.
 const maxTransaction = 16 << 20
 
@@ -233,34 +240,77 @@ func (r *recent[K]) add(k K, limit int) {
 	r.order = append(r.order, k)
 }
 
-// route passes evt to its portal if it is a message to relay, and reports
+// route passes evt to its room's portal if it is news for it, and reports
 // whether it did.
 func (rt *router) route(c *actor.Context, evt *event.Event) (bool, error) {
-	b := rt.b
-	m, ok := b.rooms[evt.RoomID]
-	if !ok || evt.Type != event.EventMessage || b.ours(evt.Sender) {
+	m, ok := rt.b.rooms[evt.RoomID]
+	if !ok {
 		return false, nil
 	}
-	if err := evt.Content.ParseRaw(evt.Type); err != nil && !errors.Is(err, event.ErrContentAlreadyParsed) {
-		return false, nil // not a message we understand: nothing to relay
+	var msg any
+	switch evt.Type {
+	case event.EventMessage:
+		msg = rt.b.message(evt)
+	case event.StateMember:
+		msg = rt.b.membership(evt)
 	}
-	content := evt.Content.AsMessage()
-	var msg fromMatrix
-	switch content.MsgType {
-	case event.MsgText, event.MsgNotice:
-		msg = fromMatrix{Sender: evt.Sender, Body: content.Body}
-	case event.MsgEmote:
-		msg = fromMatrix{Sender: evt.Sender, Body: content.Body, Emote: true}
-	case event.MsgImage, event.MsgFile, event.MsgAudio, event.MsgVideo:
-		// Files stay on Matrix; IRC learns that one was sent.
-		msg = fromMatrix{Sender: evt.Sender, Body: fmt.Sprintf("sent a file: %s", content.Body)}
-	default:
+	if msg == nil {
 		return false, nil
 	}
 	if err := c.SendName(portalName(m.Channel), msg); err != nil {
 		return false, fmt.Errorf("router: portal for %s: %w", m.Channel, err)
 	}
 	return true, nil
+}
+
+// message is the fromMatrix for a message event to relay, or nil.
+func (b *Bridge) message(evt *event.Event) any {
+	if b.ours(evt.Sender) || !parsed(evt) {
+		return nil
+	}
+	content := evt.Content.AsMessage()
+	switch content.MsgType {
+	case event.MsgText, event.MsgNotice:
+		return fromMatrix{Sender: evt.Sender, Body: content.Body}
+	case event.MsgEmote:
+		return fromMatrix{Sender: evt.Sender, Body: content.Body, Emote: true}
+	case event.MsgImage, event.MsgFile, event.MsgAudio, event.MsgVideo:
+		// Files stay on Matrix; IRC learns that one was sent.
+		return fromMatrix{Sender: evt.Sender, Body: fmt.Sprintf("sent a file: %s", content.Body)}
+	}
+	return nil
+}
+
+// membership is the portal's news of an m.room.member event: a user joined
+// or changed their display name in the room, or left it. The homeserver
+// sends one on every change, a change of the user's profile included: it is
+// how the portal keeps the names it puts before Matrix messages current.
+func (b *Bridge) membership(evt *event.Event) any {
+	if evt.StateKey == nil || !parsed(evt) {
+		return nil
+	}
+	user := id.UserID(*evt.StateKey)
+	if b.ours(user) {
+		return nil
+	}
+	content := evt.Content.AsMember()
+	switch content.Membership {
+	case event.MembershipJoin:
+		name := content.Displayname
+		if name == "" {
+			name = user.Localpart() // what the portal shows for a user without one
+		}
+		return membership{User: user, Name: name}
+	case event.MembershipLeave, event.MembershipBan:
+		return membership{User: user}
+	}
+	return nil
+}
+
+// parsed parses evt's content, and reports whether it could.
+func parsed(evt *event.Event) bool {
+	err := evt.Content.ParseRaw(evt.Type)
+	return err == nil || errors.Is(err, event.ErrContentAlreadyParsed)
 }
 
 // ours reports whether a user is the bridge's bot or one of its ghosts:

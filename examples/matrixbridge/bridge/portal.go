@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,7 +58,7 @@ func (b *Bridge) portalSpec(arg any) tree.ChildSpec {
 type portal struct {
 	b      *Bridge
 	m      Mapping
-	names  map[id.UserID]string // Matrix users' display names
+	names  map[id.UserID]string // the room's members' display names
 	ghosts map[id.UserID]bool   // ghosts registered, named and joined
 
 	joined  bool        // the bot is in the room
@@ -102,6 +103,13 @@ func (p *portal) Receive(c *actor.Context, msg any) error {
 		ctx, cancel := context.WithTimeout(c.Context(), homeserverTimeout)
 		defer cancel()
 		p.toIRC(ctx, c, msg)
+		return nil
+	case membership:
+		if msg.Name == "" {
+			delete(p.names, msg.User)
+		} else {
+			p.names[msg.User] = msg.Name
+		}
 		return nil
 	case fromIRC, notice:
 		// Behind the messages already held, if any: the room gets them in
@@ -187,14 +195,27 @@ func (p *portal) flush(c *actor.Context) {
 	p.attempt = 0
 }
 
-// join makes one attempt to get the bot into the room.
+// join makes one attempt to get the bot into the room, and then learns the
+// names of the room's members.
 func (p *portal) join(c *actor.Context) error {
 	ctx, cancel := context.WithTimeout(c.Context(), joinTimeout)
 	defer cancel()
-	if err := p.b.as.BotIntent().EnsureJoined(ctx, p.m.Room); err != nil {
+	bot := p.b.as.BotIntent()
+	if err := bot.EnsureJoined(ctx, p.m.Room); err != nil {
 		return err
 	}
 	p.joined = true
+	members, err := bot.JoinedMembers(ctx, p.m.Room)
+	if err != nil {
+		// Their names are looked up, message by message, instead.
+		p.b.log.Warn().Err(err).Str("room", p.m.Room.String()).Msg("portal: the room's members are unknown")
+		return nil
+	}
+	for user, m := range members.Joined {
+		if !p.b.ours(user) {
+			p.names[user] = cmp.Or(m.DisplayName, user.Localpart())
+		}
+	}
 	return nil
 }
 
@@ -229,7 +250,9 @@ func (p *portal) hold(msg any) {
 }
 
 // toIRC sends a Matrix message to the channel, each line headed by the
-// sender's display name.
+// sender's display name in the room: the portal learns the members' names
+// when the bot joins, and keeps them current from the room's m.room.member
+// events, which the homeserver sends on every change.
 func (p *portal) toIRC(ctx context.Context, c *actor.Context, msg fromMatrix) {
 	name := p.displayName(ctx, msg.Sender)
 	var lines []string
@@ -249,16 +272,19 @@ func (p *portal) toIRC(ctx context.Context, c *actor.Context, msg fromMatrix) {
 	}
 }
 
+// displayName is the name that heads user's lines on IRC.
 func (p *portal) displayName(ctx context.Context, user id.UserID) string {
 	if n, ok := p.names[user]; ok {
 		return n
 	}
-	name := user.Localpart()
+	// Not a member the portal knows of (the list of members failed to
+	// load): the user's profile has a name, looked up again for each
+	// message, since no m.room.member event may come to correct a name kept
+	// from it. A failed lookup gives the localpart, for this message only.
 	if resp, err := p.b.as.BotClient().GetDisplayName(ctx, user); err == nil && resp.DisplayName != "" {
-		name = resp.DisplayName
+		return resp.DisplayName
 	}
-	p.names[user] = name
-	return name
+	return user.Localpart()
 }
 
 // toMatrix posts an IRC message in the room as the nick's ghost.

@@ -14,20 +14,26 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"maunium.net/go/mautrix/appservice"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/arbor-go/arbor/actor"
+	"github.com/arbor-go/arbor/registry"
 	"github.com/arbor-go/arbor/strategy"
 )
 
 // homeserver is a fake one: it answers what a portal asks of it, refuses to
 // let anyone join until joinable is set, and reports the body of every
 // message sent in a room. While unavailable is positive, it answers each
-// message sent with a 503 instead, and counts it down.
+// message sent with a 503 instead, and counts it down. profiles and members
+// are the users' profile names and the room's members (user: display name);
+// they are set before the portal starts.
 type homeserver struct {
 	joinable    atomic.Bool
 	unavailable atomic.Int32
 	joins       chan struct{} // a join attempt
 	sent        chan string
+	profiles    map[string]string
+	members     map[string]string
 }
 
 func (h *homeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -47,6 +53,15 @@ func (h *homeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"room_id":"!abc:example.org"}`))
 	case strings.HasSuffix(path, "/register"):
 		_, _ = w.Write([]byte(`{"user_id":"@irc_bob:example.org"}`))
+	case strings.HasSuffix(path, "/joined_members"):
+		joined := map[string]any{}
+		for user, name := range h.members {
+			joined[user] = map[string]string{"display_name": name}
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"joined": joined})
+	case strings.HasPrefix(path, "/_matrix/client/v3/profile/") && r.Method == http.MethodGet:
+		user := strings.TrimSuffix(strings.TrimPrefix(path, "/_matrix/client/v3/profile/"), "/displayname")
+		_ = json.NewEncoder(w).Encode(map[string]string{"displayname": h.profiles[user]})
 	case strings.Contains(path, "/send/"):
 		if h.unavailable.Add(-1) >= 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -62,11 +77,9 @@ func (h *homeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// A room the bot cannot join does not fail the portal's start, nor crash
-// it: the portal tries again with backoff, holds the room's messages, and
-// posts them, in order, once the bot is in.
-// spawnPortal spawns a portal alone, against hs, retrying every millisecond.
-func spawnPortal(t *testing.T, ctx context.Context, hs *homeserver) *actor.Ref {
+// spawnPortal spawns a portal alone, against hs, retrying every millisecond;
+// it finds the actors it sends to in reg.
+func spawnPortal(t *testing.T, ctx context.Context, hs *homeserver) (p *actor.Ref, reg *registry.Registry) {
 	t.Helper()
 	srv := httptest.NewServer(hs)
 	t.Cleanup(srv.Close)
@@ -81,17 +94,21 @@ func spawnPortal(t *testing.T, ctx context.Context, hs *homeserver) *actor.Ref {
 	cfg := validConfig()
 	b := &Bridge{cfg: cfg, as: as, log: zerolog.Nop(),
 		joinBackoff: strategy.Constant(time.Millisecond)}
-	p, err := actor.Spawn(ctx, newPortal(b, cfg.Rooms[0]))
+	reg = registry.New()
+	p, err = actor.Spawn(ctx, newPortal(b, cfg.Rooms[0]), actor.WithDirectory(reg))
 	require.NoError(t, err, "a room that cannot be joined fails no start")
 	t.Cleanup(func() { _ = p.Stop(context.Background()) })
-	return p
+	return p, reg
 }
 
+// A room the bot cannot join does not fail the portal's start, nor crash
+// it: the portal tries again with backoff, holds the room's messages, and
+// posts them, in order, once the bot is in.
 func TestPortalWaitsForItsRoom(t *testing.T) {
 	hs := &homeserver{joins: make(chan struct{}, 1), sent: make(chan string, 16)}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	p := spawnPortal(t, ctx, hs)
+	p, _ := spawnPortal(t, ctx, hs)
 	require.NoError(t, p.Send(fromIRC{Nick: "bob", Text: "first"}))
 	require.NoError(t, p.Send(fromIRC{Nick: "bob", Text: "second"}))
 	for range 3 { // the portal keeps trying, and is not dead
@@ -130,7 +147,7 @@ func TestPortalHoldsWhatItCannotPostInOrder(t *testing.T) {
 	hs.joinable.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	p := spawnPortal(t, ctx, hs)
+	p, _ := spawnPortal(t, ctx, hs)
 
 	require.NoError(t, p.Send(fromIRC{Nick: "bob", Text: "m1"}))
 	select {
@@ -152,4 +169,48 @@ func TestPortalHoldsWhatItCannotPostInOrder(t *testing.T) {
 		}
 	}
 	assert.Equal(t, uint64(1), p.Incarnation(), "no crash on the way")
+}
+
+// The name before a Matrix user's lines on IRC is their name in the room:
+// from the list of its members when the bot joins, then from the room's
+// m.room.member events. A user the portal has no name for is looked up in
+// their profile, each time.
+func TestPortalNamesMatrixUsersAsTheRoomDoes(t *testing.T) {
+	hs := &homeserver{joins: make(chan struct{}, 1), sent: make(chan string, 16),
+		profiles: map[string]string{"@alice:example.org": "Alice", "@bob:example.org": "Bob"},
+		members:  map[string]string{"@bob:example.org": "Bob in Arbor"}}
+	hs.joinable.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, reg := spawnPortal(t, ctx, hs)
+	lines := make(chan string, 16)
+	sender, err := actor.Spawn(ctx, actor.Func(func(_ *actor.Context, msg any) error {
+		lines <- msg.(toIRC).Lines[0]
+		return nil
+	}))
+	require.NoError(t, err)
+	defer sender.Stop(ctx)
+	require.NoError(t, reg.Register(nameSender, sender))
+
+	for _, step := range []struct {
+		news any    // for the portal first, if not nil
+		from string // then a message from this user
+		want string // heads its line on IRC
+	}{
+		{from: "@bob:example.org", want: "<Bob in Arbor>"},
+		{from: "@alice:example.org", want: "<Alice>"},
+		{news: membership{User: "@alice:example.org", Name: "Alice in Arbor"}, from: "@alice:example.org", want: "<Alice in Arbor>"},
+		{news: membership{User: "@bob:example.org"}, from: "@bob:example.org", want: "<Bob>"},
+	} {
+		if step.news != nil {
+			require.NoError(t, p.Send(step.news))
+		}
+		require.NoError(t, p.Send(fromMatrix{Sender: id.UserID(step.from), Body: "hi"}))
+		select {
+		case got := <-lines:
+			assert.Equal(t, step.want+" hi", got)
+		case <-ctx.Done():
+			t.Fatalf("nothing reached IRC for %s", step.want)
+		}
+	}
 }

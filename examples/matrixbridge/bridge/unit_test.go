@@ -182,3 +182,36 @@ func TestRouterRefusesATransactionItCannotDeliver(t *testing.T) {
 	assert.Equal(t, http.StatusOK, push(t, srv.URL, "hs-secret", "t1", message("$1", "@alice:example.org", "hello")).StatusCode)
 	assert.True(t, strings.HasPrefix((<-got).Body, "hello"))
 }
+
+func TestRouterTellsPortalsOfMembershipChanges(t *testing.T) {
+	b, srv, _ := endpoint(t)
+	news := make(chan any, 16)
+	portal, err := actor.Spawn(context.Background(), actor.Func(func(_ *actor.Context, msg any) error {
+		news <- msg
+		return nil
+	}))
+	require.NoError(t, err)
+	defer portal.Stop(context.Background())
+	require.NoError(t, b.reg.Unregister(portalName("#arbor")))
+	require.NoError(t, b.reg.Register(portalName("#arbor"), portal))
+
+	member := func(eventID, user, membership, name string) map[string]any {
+		evt := message(eventID, user, "")
+		evt["type"], evt["state_key"] = "m.room.member", user
+		evt["content"] = map[string]any{"membership": membership, "displayname": name}
+		return evt
+	}
+	assert.Equal(t, http.StatusOK, push(t, srv.URL, "hs-secret", "t1",
+		member("$1", "@alice:example.org", "join", "Alice"),
+		member("$2", "@irc_bob:example.org", "join", "bob"), // a ghost: not news
+		member("$3", "@carol:example.org", "invite", "Carol"),
+		member("$4", "@dave:example.org", "join", ""),
+		member("$5", "@alice:example.org", "leave", "")).StatusCode)
+	for _, want := range []membership{
+		{User: "@alice:example.org", Name: "Alice"},
+		{User: "@dave:example.org", Name: "dave"},
+		{User: "@alice:example.org"},
+	} {
+		assert.Equal(t, want, <-news)
+	}
+}
