@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,7 +50,7 @@ type Appservice struct {
 
 // IRC configures the connection to the IRC network and how it is supervised.
 type IRC struct {
-	// Server is host:port.
+	// Server is host:port, with a numeric port (6667, or 6697 for TLS).
 	Server   string `yaml:"server"`
 	TLS      bool   `yaml:"tls"`
 	Password string `yaml:"password"`
@@ -177,7 +178,7 @@ func (c *Config) Validate() error {
 	if !localpartRE.MatchString(c.Appservice.GhostPrefix) {
 		bad("appservice.ghost_prefix", "%q is not a Matrix localpart", c.Appservice.GhostPrefix)
 	}
-	if _, _, err := net.SplitHostPort(c.IRC.Server); err != nil {
+	if err := checkServer(c.IRC.Server); err != nil {
 		bad("irc.server", "%v", err)
 	}
 	if strings.ContainsAny(c.IRC.Nick, " ,*?!@:#") {
@@ -213,6 +214,23 @@ func (c *Config) Validate() error {
 		rooms[m.Room], channels[fold(m.Channel)] = true, true
 	}
 	return errors.Join(errs...)
+}
+
+// checkServer checks an IRC server's host:port. The port must be a number:
+// a service name ("ircs") or a typo would pass net.SplitHostPort and then
+// fail every connection, which the supervisor would retry until it gave up.
+func checkServer(server string) error {
+	host, port, err := net.SplitHostPort(server)
+	if err != nil {
+		return err
+	}
+	if host == "" {
+		return fmt.Errorf("%q has no host", server)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%q: the port must be a number from 1 to 65535, got %q", server, port)
+	}
+	return nil
 }
 
 func validChannel(ch string) bool {
