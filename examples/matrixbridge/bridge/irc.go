@@ -143,9 +143,12 @@ func (b *Bridge) runConn(ctx context.Context, c *actor.Context) error {
 	client.Handlers.Add(girc.PRIVMSG, func(cl *girc.Client, e girc.Event) { b.fromIRC(cl, e) })
 	defer b.link.clear(client)
 
+	// The connection lives no longer than this incarnation of conn.
+	connCtx, hangUp := context.WithCancel(ctx)
+	defer hangUp()
 	connected := make(chan error, 1)
 	go func() {
-		connected <- client.DialerConnect(&net.Dialer{Timeout: 10 * time.Second})
+		connected <- client.DialerConnect(&dialer{ctx: connCtx, Dialer: net.Dialer{Timeout: dialTimeout}})
 	}()
 	select {
 	case err := <-connected:
@@ -167,6 +170,30 @@ func (b *Bridge) runConn(ctx context.Context, c *actor.Context) error {
 			}
 		}
 	}
+}
+
+// dialTimeout bounds a dial to the IRC server.
+const dialTimeout = 10 * time.Second
+
+// dialer dials the IRC server for girc within ctx, which girc's own dial
+// ignores (a plain net.Dialer waits out its timeout, and Client.Close does
+// nothing until the dial is over): when ctx ends, a dial under way returns at
+// once, and a connection made is closed, which ends whatever girc is doing on
+// it (a TLS handshake, a write to a server that reads nothing), so that
+// Connect returns and conn stops within its shutdown timeout.
+type dialer struct {
+	ctx context.Context
+	net.Dialer
+}
+
+// Dial implements girc.Dialer.
+func (d *dialer) Dial(network, addr string) (net.Conn, error) {
+	conn, err := d.DialContext(d.ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	context.AfterFunc(d.ctx, func() { _ = conn.Close() })
+	return conn, nil
 }
 
 // fromIRC passes a channel message to its portal.
