@@ -157,18 +157,12 @@ func (b *Bridge) runConn(ctx context.Context, c *actor.Context) error {
 		}
 		return fmt.Errorf("irc: %s: %w", b.cfg.IRC.Server, err)
 	case <-ctx.Done():
-		// Close is a no-op until the connection is made: repeat it until
-		// Connect has returned.
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			client.Close()
-			select {
-			case <-connected:
-				return ctx.Err()
-			case <-tick.C:
-			}
-		}
+		// The dialer gives up its dial, or closes the connection it made:
+		// Connect returns. client.Close is not called: it races with a
+		// Connect under way (girc sets its stop function after the dial,
+		// outside its lock), and does nothing until the dial is over.
+		<-connected
+		return ctx.Err()
 	}
 }
 
