@@ -1,7 +1,7 @@
 // Package bridge relays messages between Matrix rooms and IRC channels. It
 // is a Matrix application service built as an Arbor supervision tree:
 //
-//	bridge (one-for-one)
+//	bridge (one-for-one, 3 restarts a minute + those of irc's cooldowns)
 //	├── matrix (rest-for-one)
 //	│   ├── appservice   task: the HTTP listener the homeserver pushes to
 //	│   └── router       "matrix/router": transactions → portals
@@ -74,17 +74,19 @@ type Bridge struct {
 	status     *tree.Subscription
 	statusDone chan struct{}
 	mu         sync.Mutex
-	ircDown    *IRCDown // set while the IRC subtree has given up
+	ircDown    *IRCDown  // set from when the IRC subtree gives up until IRC is back
+	ircUpAt    time.Time // when the IRC connection was last made
 }
 
-// IRCDown describes an IRC subtree that gave up.
+// IRCDown describes an IRC outage that made the IRC subtree give up.
 type IRCDown struct {
-	// Since is when it gave up.
+	// Since is when it first gave up, in this outage.
 	Since time.Time
-	// Restarts is how many failures its intensity window held then: one
-	// more than the intensity allows.
+	// Restarts is how many failures its intensity window held when it last
+	// gave up: one more than the intensity allows.
 	Restarts int
-	// Retry is when the root starts it again (after the cooldown).
+	// Retry is when the root starts it again (after the cooldown); once it
+	// is past, the subtree is trying again.
 	Retry time.Time
 	// Reason is the last failure: why the connection ended.
 	Reason error
@@ -135,7 +137,7 @@ func (b *Bridge) spec() tree.Spec {
 	return tree.Spec{
 		Name:      PathRoot,
 		Strategy:  strategy.OneForOne,
-		Intensity: strategy.Intensity{MaxRestarts: 3, Period: time.Minute},
+		Intensity: b.rootIntensity(),
 		Children: []tree.ChildSpec{
 			tree.Supervisor("matrix", tree.Spec{
 				Strategy: strategy.RestForOne,
@@ -169,6 +171,19 @@ func (b *Bridge) spec() tree.Spec {
 	}
 }
 
+// rootIntensity is the root's restart intensity: 3 restarts a minute for the
+// Matrix side, plus as many restarts of the IRC subtree as its cooldown lets
+// fit in a minute. The root restarts that subtree only a cooldown after it
+// gave up, so its restarts are more than a cooldown apart: at most
+// minute/cooldown + 1 of them fall within any minute. However short the
+// cooldown, an IRC outage then never makes the root give up, which would
+// stop the Matrix side with it.
+func (b *Bridge) rootIntensity() strategy.Intensity {
+	const period = time.Minute
+	irc := int(period/b.cfg.IRC.Cooldown) + 1
+	return strategy.Intensity{MaxRestarts: 3 + irc, Period: period}
+}
+
 // Subscribe returns a subscription to the bridge's supervision events.
 func (b *Bridge) Subscribe(buffer int) *tree.Subscription { return b.sup.Subscribe(buffer) }
 
@@ -184,8 +199,9 @@ func (b *Bridge) Done() <-chan struct{} { return b.sup.Done() }
 // Err is why the bridge stopped, once Done is closed.
 func (b *Bridge) Err() error { return b.sup.Err() }
 
-// IRCDown returns the state of an IRC subtree that gave up, or nil while it
-// runs or restarts.
+// IRCDown returns the state of an IRC outage that made the IRC subtree give
+// up, from then until the connection is made again (through the cooldowns
+// and the tries after them), or nil.
 func (b *Bridge) IRCDown() *IRCDown {
 	b.mu.Lock()
 	defer b.mu.Unlock()

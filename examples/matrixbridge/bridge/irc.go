@@ -138,6 +138,7 @@ func (b *Bridge) runConn(ctx context.Context, c *actor.Context) error {
 		if len(joined) >= len(b.channels) {
 			b.log.Info().Str("server", b.cfg.IRC.Server).Str("nick", cl.GetNick()).Msg("irc: connected and joined")
 			b.link.set(cl)
+			b.ircUp()
 		}
 	})
 	client.Handlers.Add(girc.PRIVMSG, func(cl *girc.Client, e girc.Event) { b.fromIRC(cl, e) })

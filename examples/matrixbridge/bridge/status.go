@@ -18,7 +18,12 @@ func (b *Bridge) watch() {
 			down := &IRCDown{Since: e.Time, Restarts: e.Restarts, Reason: e.Reason,
 				Retry: e.Time.Add(b.cfg.IRC.Cooldown)}
 			b.mu.Lock()
-			b.ircDown = down
+			if b.ircDown != nil {
+				down.Since = b.ircDown.Since // the same outage, tried again
+			}
+			if !b.ircUpAt.After(e.Time) { // else this event comes late: IRC is back since
+				b.ircDown = down
+			}
 			b.mu.Unlock()
 			b.log.Error().Err(e.Reason).Int("restarts", e.Restarts).
 				Dur("period", b.cfg.IRC.Intensity.Period).Dur("retry_in", b.cfg.IRC.Cooldown).
@@ -27,15 +32,23 @@ func (b *Bridge) watch() {
 				"Messages sent meanwhile are not relayed.", e.Reason, e.Restarts, b.cfg.IRC.Intensity.Period,
 				b.cfg.IRC.Cooldown.Round(time.Second)))
 		case e.Kind == tree.ChildRestarted && e.Supervisor == PathRoot && e.Child == "irc":
-			b.mu.Lock()
-			was := b.ircDown
-			b.ircDown = nil
-			b.mu.Unlock()
-			if was != nil {
-				b.log.Info().Msg("bridge: cooldown over: reconnecting to IRC")
-				b.tellRooms("Cooldown over: reconnecting to IRC.")
-			}
+			// IRC stays down, for IRCDown, until the connection is made:
+			// ircUp.
+			b.log.Info().Msg("bridge: cooldown over: reconnecting to IRC")
+			b.tellRooms("Cooldown over: reconnecting to IRC.")
 		}
+	}
+}
+
+// ircUp notes that the IRC connection is made (registered): an outage that
+// IRCDown reported is over.
+func (b *Bridge) ircUp() {
+	b.mu.Lock()
+	was := b.ircDown
+	b.ircDown, b.ircUpAt = nil, time.Now()
+	b.mu.Unlock()
+	if was != nil {
+		b.log.Info().Time("down_since", was.Since).Msg("bridge: IRC is back")
 	}
 }
 
