@@ -2,11 +2,13 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lrstanley/girc"
@@ -118,8 +120,25 @@ func (b *Bridge) runConn(ctx context.Context, c *actor.Context) error {
 		PingDelay:  30 * time.Second,
 		// An unanswered ping means a dead connection: end it, and let the
 		// supervisor reconnect.
-		PingTimeout:       60 * time.Second,
-		HandleNickCollide: func(n string) string { return n + "_" },
+		PingTimeout: 60 * time.Second,
+	})
+	// failed ends the connection from a handler, for a reason of the
+	// bridge's own; hangUp does it.
+	failed := make(chan error, 1)
+	fail := func(err error) {
+		select {
+		case failed <- err:
+		default:
+		}
+	}
+	client.Config.HandleNickCollide = b.nickCollide(fail)
+	client.Handlers.Add(girc.ERR_ERRONEUSNICKNAME, func(_ *girc.Client, e girc.Event) {
+		fail(fmt.Errorf("%w: %s", errNickRefused, e.Last()))
+	})
+	registered := make(chan struct{})
+	var welcome sync.Once
+	client.Handlers.Add(girc.RPL_WELCOME, func(*girc.Client, girc.Event) {
+		welcome.Do(func() { close(registered) })
 	})
 	joined := map[string]bool{}
 	client.Handlers.Add(girc.CONNECTED, func(cl *girc.Client, _ girc.Event) {
@@ -151,19 +170,75 @@ func (b *Bridge) runConn(ctx context.Context, c *actor.Context) error {
 	go func() {
 		connected <- client.DialerConnect(&dialer{ctx: connCtx, Dialer: net.Dialer{Timeout: dialTimeout}})
 	}()
-	select {
-	case err := <-connected:
-		if err == nil {
-			err = errIRCDisconnected
+	// A server may keep a connection that never registers (it refuses
+	// every nick tried, or just never welcomes the client): end it, so that
+	// the supervisor tries again.
+	unregistered := time.NewTimer(registerTimeout)
+	defer unregistered.Stop()
+	for {
+		select {
+		case err := <-connected:
+			if err == nil {
+				err = errIRCDisconnected
+			}
+			return fmt.Errorf("irc: %s: %w", b.cfg.IRC.Server, err)
+		case <-registered:
+			registered = nil
+			unregistered.Stop()
+		case <-unregistered.C:
+			fail(fmt.Errorf("%w within %v", errNotRegistered, registerTimeout))
+		case err := <-failed:
+			hangUp()
+			<-connected
+			return fmt.Errorf("irc: %s: %w", b.cfg.IRC.Server, err)
+		case <-ctx.Done():
+			// The dialer gives up its dial, or closes the connection it
+			// made: Connect returns. client.Close is not called: it races
+			// with a Connect under way (girc sets its stop function after
+			// the dial, outside its lock), and does nothing until the dial
+			// is over.
+			<-connected
+			return ctx.Err()
 		}
-		return fmt.Errorf("irc: %s: %w", b.cfg.IRC.Server, err)
-	case <-ctx.Done():
-		// The dialer gives up its dial, or closes the connection it made:
-		// Connect returns. client.Close is not called: it races with a
-		// Connect under way (girc sets its stop function after the dial,
-		// outside its lock), and does nothing until the dial is over.
-		<-connected
-		return ctx.Err()
+	}
+}
+
+// registerTimeout bounds the time a connection takes to register (be
+// welcomed by the server).
+const registerTimeout = time.Minute
+
+// maxNickTries bounds the nicks a connection tries: the configured one,
+// then as many alternatives.
+const maxNickTries = 5
+
+// Why the bridge ends a connection that does not register.
+var (
+	errNickRefused   = errors.New("irc: nick refused by the server")
+	errNicksInUse    = errors.New("irc: every nick tried is in use")
+	errNotRegistered = errors.New("irc: not registered by the server")
+)
+
+// nickCollide is girc's HandleNickCollide for one connection: it answers
+// each collision with the next alternative to the configured nick (nick_,
+// nick_2, nick_3, ...). girc passes it the nick it has, which stays the
+// configured one until the server welcomes the client, so that answering
+// nick+"_" to it asked for the same taken alternative forever. Past
+// maxNickTries it ends the connection through fail, so that the supervisor
+// tries again later, when the sessions holding the nicks (often the
+// bridge's own, from connections that just dropped) may have gone.
+func (b *Bridge) nickCollide(fail func(error)) func(string) string {
+	var tries atomic.Int32
+	return func(string) string {
+		n := int(tries.Add(1))
+		switch {
+		case n > maxNickTries:
+			fail(fmt.Errorf("%w (%d tried)", errNicksInUse, maxNickTries+1))
+			return "" // girc sends nothing
+		case n == 1:
+			return b.cfg.IRC.Nick + "_"
+		default:
+			return b.cfg.IRC.Nick + "_" + strconv.Itoa(n)
+		}
 	}
 }
 
