@@ -121,6 +121,9 @@ func (b *Bridge) runConn(ctx context.Context, c *actor.Context) error {
 		// An unanswered ping means a dead connection: end it, and let the
 		// supervisor reconnect.
 		PingTimeout: 60 * time.Second,
+		// The sender paces its lines itself, within its context (pacer):
+		// girc's flood control sleeps in Send, deaf to any.
+		AllowFlood: true,
 	})
 	// failed ends the connection from a handler, for a reason of the
 	// bridge's own; hangUp does it.
@@ -296,6 +299,10 @@ func (b *Bridge) fromIRC(cl *girc.Client, e girc.Event) {
 // sent while IRC is down stay in the mailbox; a message taken just before the
 // connection dropped is held for the next incarnation.
 func (b *Bridge) runSender(ctx context.Context, c *actor.Context) error {
+	var (
+		pace  pacer
+		paced *girc.Client // the connection pace is for
+	)
 	for {
 		m := b.link.take()
 		if m == nil {
@@ -318,17 +325,77 @@ func (b *Bridge) runSender(ctx context.Context, c *actor.Context) error {
 			b.link.hold(m)
 			return err
 		}
-		send(client, m)
+		if client != paced {
+			pace, paced = pacer{}, client // the server counts per connection
+		}
+		if err := b.send(ctx, client, &pace, m); err != nil {
+			return err
+		}
 	}
 }
 
-// send writes m to the channel.
-func send(client *girc.Client, m *toIRC) {
-	for _, line := range m.Lines {
+// send writes m to the channel, each line when pace lets it go. If ctx ends
+// first, it holds the lines not sent for the next incarnation.
+func (b *Bridge) send(ctx context.Context, client *girc.Client, pace *pacer, m *toIRC) error {
+	for i, line := range m.Lines {
+		if err := pace.wait(ctx, wireLen(m, line)); err != nil {
+			rest := *m
+			rest.Lines = m.Lines[i:]
+			b.link.hold(&rest)
+			return err
+		}
 		if m.Action {
 			client.Cmd.Action(m.Channel, line)
 		} else {
 			client.Cmd.Message(m.Channel, line)
 		}
 	}
+	return nil
+}
+
+// wireLen is the length of a line of m as sent: the command, the target, and
+// the CTCP framing of a /me.
+func wireLen(m *toIRC, line string) int {
+	n := len("PRIVMSG ") + len(m.Channel) + len(" :") + len(line)
+	if m.Action {
+		n += len("\x01ACTION \x01")
+	}
+	return n
+}
+
+// Flood control, as girc's own: a line costs a second plus 10 ms a byte, and
+// up to floodBurst of cost may be outstanding, paid off as time passes.
+const (
+	floodLine  = time.Second
+	floodByte  = 10 * time.Millisecond
+	floodBurst = 8 * time.Second
+)
+
+// pacer spaces the lines the sender writes to one connection, so that the
+// server does not throttle or disconnect the bridge for flooding. It stands
+// in for girc's flood control, which the client's AllowFlood turns off: that
+// sleeps inside Client.Send, seconds a line in a paste, without a context,
+// so that a sender stopped during a paste overran its shutdown timeout.
+type pacer struct {
+	debt time.Duration // cost not paid off yet
+	at   time.Time     // when debt was reckoned
+}
+
+// wait waits until a line of n bytes may go, or ctx ends.
+func (p *pacer) wait(ctx context.Context, n int) error {
+	now := time.Now()
+	p.debt = max(0, p.debt-now.Sub(p.at))
+	p.at = now
+	if over := p.debt - floodBurst; over > 0 {
+		t := time.NewTimer(over)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		p.debt, p.at = floodBurst, time.Now()
+	}
+	p.debt += floodLine + time.Duration(n)*floodByte
+	return nil
 }
