@@ -28,25 +28,25 @@ type toIRC struct {
 // while there is none. It outlives incarnations; each conn incarnation
 // brings its own client up and takes it down.
 type ircLink struct {
-	mu     sync.Mutex
-	client *girc.Client
-	up     chan struct{} // closed when client is set
-	// held is the message a sender had taken from its mailbox when its
-	// incarnation ended before the message could be sent: the next
-	// incarnation sends it first, so that a restart loses nothing.
+	mu      sync.Mutex
+	client  *girc.Client
+	changed chan struct{} // closed, and replaced, when client changes
+	// held is the message, or what is left of it, that a sender had taken
+	// from its mailbox when its incarnation ended or its connection dropped
+	// before the message was sent: it goes first on the next connection, so
+	// that neither a restart nor a drop loses it.
 	held *toIRC
 }
 
-func newIRCLink() *ircLink { return &ircLink{up: make(chan struct{})} }
+func newIRCLink() *ircLink { return &ircLink{changed: make(chan struct{})} }
 
 // set makes c the current client.
 func (l *ircLink) set(c *girc.Client) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.client == nil {
-		l.client = c
-		close(l.up)
-	}
+	l.client = c
+	close(l.changed)
+	l.changed = make(chan struct{})
 }
 
 // clear forgets c, if it is the current client.
@@ -55,34 +55,37 @@ func (l *ircLink) clear(c *girc.Client) {
 	defer l.mu.Unlock()
 	if l.client == c && c != nil {
 		l.client = nil
-		l.up = make(chan struct{})
+		close(l.changed)
+		l.changed = make(chan struct{})
 	}
 }
 
-// wait returns the current client, waiting for one until ctx ends.
+// wait returns the current client, waiting for a connected one until ctx
+// ends.
 func (l *ircLink) wait(ctx context.Context) (*girc.Client, error) {
 	for {
 		l.mu.Lock()
-		c, up := l.client, l.up
+		c, changed := l.client, l.changed
 		l.mu.Unlock()
 		if c != nil && c.IsConnected() {
 			return c, nil
 		}
-		if c != nil {
-			// Connected no longer: conn is about to end and clear it.
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(50 * time.Millisecond):
-			}
-			continue
-		}
+		// None, or one whose connection dropped: conn is about to end and
+		// clear it.
 		select {
-		case <-up:
+		case <-changed:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// current reports whether c is the current client, and connected.
+func (l *ircLink) current(c *girc.Client) bool {
+	l.mu.Lock()
+	cur := l.client
+	l.mu.Unlock()
+	return cur == c && c.IsConnected()
 }
 
 func (l *ircLink) hold(m *toIRC) {
@@ -296,8 +299,9 @@ func (b *Bridge) fromIRC(cl *girc.Client, e girc.Event) {
 // runSender is the sender task: it takes the messages for IRC from its
 // mailbox, one at a time, once there is a connection to send them on. It
 // waits for a connection before it takes the next message, so that messages
-// sent while IRC is down stay in the mailbox; a message taken just before the
-// connection dropped is held for the next incarnation.
+// sent while IRC is down stay in the mailbox; what is left of a message when
+// the connection drops, or the incarnation ends, is held for the next
+// connection.
 func (b *Bridge) runSender(ctx context.Context, c *actor.Context) error {
 	var (
 		pace  pacer
@@ -328,21 +332,29 @@ func (b *Bridge) runSender(ctx context.Context, c *actor.Context) error {
 		if client != paced {
 			pace, paced = pacer{}, client // the server counts per connection
 		}
-		if err := b.send(ctx, client, &pace, m); err != nil {
+		rest, err := b.send(ctx, client, &pace, m)
+		if rest != nil {
+			b.link.hold(rest)
+		}
+		if err != nil {
 			return err
 		}
 	}
 }
 
-// send writes m to the channel, each line when pace lets it go. If ctx ends
-// first, it holds the lines not sent for the next incarnation.
-func (b *Bridge) send(ctx context.Context, client *girc.Client, pace *pacer, m *toIRC) error {
+// send writes m to the channel, each line when pace lets it go, while client
+// is connected. It returns what is left of m, if ctx ended (with its error)
+// or the connection dropped (nil error) before every line went: the caller
+// holds it for the next connection. girc drops a line given to a client that
+// has lost its connection, and tells nobody, so the check comes before every
+// line, not once a message.
+func (b *Bridge) send(ctx context.Context, client *girc.Client, pace *pacer, m *toIRC) (*toIRC, error) {
 	for i, line := range m.Lines {
-		if err := pace.wait(ctx, wireLen(m, line)); err != nil {
+		err := pace.wait(ctx, wireLen(m, line))
+		if err != nil || !b.link.current(client) {
 			rest := *m
 			rest.Lines = m.Lines[i:]
-			b.link.hold(&rest)
-			return err
+			return &rest, err
 		}
 		if m.Action {
 			client.Cmd.Action(m.Channel, line)
@@ -350,7 +362,7 @@ func (b *Bridge) send(ctx context.Context, client *girc.Client, pace *pacer, m *
 			client.Cmd.Message(m.Channel, line)
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // wireLen is the length of a line of m as sent: the command, the target, and
