@@ -14,93 +14,8 @@ import (
 	"github.com/lrstanley/girc"
 
 	"github.com/arbor-go/arbor/actor"
+	"github.com/arbor-go/arbor/strategy"
 )
-
-// toIRC is a message for an IRC channel, from a portal to the sender.
-type toIRC struct {
-	Channel string
-	Lines   []string // one IRC message each: IRC has no multi-line message
-	Action  bool     // a /me
-}
-
-// ircLink is how the sender finds the connection that conn made: the
-// current client once it is registered and has joined the channels, nil
-// while there is none. It outlives incarnations; each conn incarnation
-// brings its own client up and takes it down.
-type ircLink struct {
-	mu      sync.Mutex
-	client  *girc.Client
-	changed chan struct{} // closed, and replaced, when client changes
-	// held is the message, or what is left of it, that a sender had taken
-	// from its mailbox when its incarnation ended or its connection dropped
-	// before the message was sent: it goes first on the next connection, so
-	// that neither a restart nor a drop loses it.
-	held *toIRC
-}
-
-func newIRCLink() *ircLink { return &ircLink{changed: make(chan struct{})} }
-
-// set makes c the current client.
-func (l *ircLink) set(c *girc.Client) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.client = c
-	close(l.changed)
-	l.changed = make(chan struct{})
-}
-
-// clear forgets c, if it is the current client.
-func (l *ircLink) clear(c *girc.Client) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.client == c && c != nil {
-		l.client = nil
-		close(l.changed)
-		l.changed = make(chan struct{})
-	}
-}
-
-// wait returns the current client, waiting for a connected one until ctx
-// ends.
-func (l *ircLink) wait(ctx context.Context) (*girc.Client, error) {
-	for {
-		l.mu.Lock()
-		c, changed := l.client, l.changed
-		l.mu.Unlock()
-		if c != nil && c.IsConnected() {
-			return c, nil
-		}
-		// None, or one whose connection dropped: conn is about to end and
-		// clear it.
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
-
-// current reports whether c is the current client, and connected.
-func (l *ircLink) current(c *girc.Client) bool {
-	l.mu.Lock()
-	cur := l.client
-	l.mu.Unlock()
-	return cur == c && c.IsConnected()
-}
-
-func (l *ircLink) hold(m *toIRC) {
-	l.mu.Lock()
-	l.held = m
-	l.mu.Unlock()
-}
-
-func (l *ircLink) take() *toIRC {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	m := l.held
-	l.held = nil
-	return m
-}
 
 // runConn is the IRC connection task: it connects, joins the mapped
 // channels, hands the client to the sender through the link and passes what
@@ -146,26 +61,7 @@ func (b *Bridge) runConn(ctx context.Context, c *actor.Context) error {
 	client.Handlers.Add(girc.RPL_WELCOME, func(*girc.Client, girc.Event) {
 		welcome.Do(func() { close(registered) })
 	})
-	joined := map[string]bool{}
-	client.Handlers.Add(girc.CONNECTED, func(cl *girc.Client, _ girc.Event) {
-		chans := make([]string, 0, len(b.channels))
-		for _, m := range b.channels {
-			chans = append(chans, m.Channel)
-		}
-		cl.Cmd.Join(chans...)
-	})
-	client.Handlers.Add(girc.JOIN, func(cl *girc.Client, e girc.Event) {
-		if e.Source == nil || !strings.EqualFold(e.Source.Name, cl.GetNick()) || len(e.Params) == 0 {
-			return
-		}
-		joined[fold(e.Params[0])] = true
-		b.log.Debug().Str("channel", e.Params[0]).Int("joined", len(joined)).Msg("irc: joined")
-		if len(joined) >= len(b.channels) {
-			b.log.Info().Str("server", b.cfg.IRC.Server).Str("nick", cl.GetNick()).Msg("irc: connected and joined")
-			b.link.set(cl)
-			b.ircUp()
-		}
-	})
+	b.joinHandlers(client)
 	client.Handlers.Add(girc.PRIVMSG, func(cl *girc.Client, e girc.Event) { b.fromIRC(cl, e) })
 	defer b.link.clear(client)
 
@@ -206,6 +102,126 @@ func (b *Bridge) runConn(ctx context.Context, c *actor.Context) error {
 			<-connected
 			return ctx.Err()
 		}
+	}
+}
+
+// joinErrors are the numerics a server answers a JOIN it refuses with.
+var joinErrors = []string{
+	girc.ERR_NOSUCHCHANNEL, girc.ERR_TOOMANYCHANNELS, girc.ERR_CHANNELISFULL, girc.ERR_INVITEONLYCHAN,
+	girc.ERR_BANNEDFROMCHAN, girc.ERR_BADCHANNELKEY, girc.ERR_BADCHANMASK,
+	"477", // ERR_NEEDREGGEDNICK, as most servers use it (girc: ERR_NOCHANMODES)
+}
+
+// joinHandlers joins the mapped channels once client is registered, and
+// keeps the link told of the channels it is in: the sender sends to those,
+// and queues what is for the others. A channel that cannot be joined
+// (invite only, a ban, a key, full) is logged and tried again with backoff,
+// and so is a channel the bridge is kicked from; the others are not held
+// up.
+func (b *Bridge) joinHandlers(client *girc.Client) {
+	again := &rejoiner{backoff: rejoinBackoff}
+	client.Handlers.Add(girc.CONNECTED, func(cl *girc.Client, _ girc.Event) {
+		b.log.Info().Str("server", b.cfg.IRC.Server).Str("nick", cl.GetNick()).Msg("irc: connected")
+		b.link.set(cl)
+		b.ircUp()
+		chans := make([]string, 0, len(b.channels))
+		for _, m := range b.channels {
+			chans = append(chans, m.Channel)
+		}
+		cl.Cmd.Join(chans...)
+	})
+	client.Handlers.Add(girc.JOIN, func(cl *girc.Client, e girc.Event) {
+		if e.Source == nil || !strings.EqualFold(e.Source.Name, cl.GetNick()) || len(e.Params) == 0 {
+			return
+		}
+		again.joined(e.Params[0])
+		b.link.setJoined(cl, e.Params[0], true)
+		b.log.Info().Str("channel", e.Params[0]).Msg("irc: joined")
+	})
+	out := func(cl *girc.Client, channel, why string) {
+		if _, mapped := b.channels[fold(channel)]; !mapped {
+			return
+		}
+		b.link.setJoined(cl, channel, false)
+		delay := again.retry(cl, channel)
+		b.log.Error().Str("channel", channel).Str("reason", why).Dur("retry_in", delay).
+			Msg("irc: not in the channel: what Matrix says there is queued until the bridge joins it")
+	}
+	for _, code := range joinErrors {
+		client.Handlers.Add(code, func(cl *girc.Client, e girc.Event) {
+			if len(e.Params) >= 2 { // nick, channel, text
+				out(cl, e.Params[1], "cannot join: "+e.Last())
+			}
+		})
+	}
+	client.Handlers.Add(girc.KICK, func(cl *girc.Client, e girc.Event) {
+		if len(e.Params) >= 2 && strings.EqualFold(e.Params[1], cl.GetNick()) { // channel, nick, reason
+			out(cl, e.Params[0], "kicked: "+e.Last())
+		}
+	})
+	client.Handlers.Add(girc.PART, func(cl *girc.Client, e girc.Event) {
+		if e.Source != nil && strings.EqualFold(e.Source.Name, cl.GetNick()) && len(e.Params) > 0 {
+			out(cl, e.Params[0], "parted")
+		}
+	})
+	client.Handlers.Add(girc.DISCONNECTED, func(*girc.Client, girc.Event) { again.stop() })
+}
+
+// rejoinBackoff spaces the attempts to join a channel the bridge cannot
+// join, or was put out of.
+var rejoinBackoff = strategy.Exponential(30*time.Second, 10*time.Minute).WithJitter(strategy.EqualJitter)
+
+// rejoiner tries again, with backoff, to join the channels one connection
+// could not join or was put out of.
+type rejoiner struct {
+	backoff strategy.Backoff
+
+	mu      sync.Mutex
+	tries   map[string]int         // by fold(channel): failed joins in a row
+	pending map[string]*time.Timer // by fold(channel): the next try
+	stopped bool
+}
+
+// retry schedules the next attempt to join channel on cl, unless one is
+// scheduled already, and returns its delay.
+func (r *rejoiner) retry(cl *girc.Client, channel string) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tries == nil {
+		r.tries, r.pending = map[string]int{}, map[string]*time.Timer{}
+	}
+	key := fold(channel)
+	if r.stopped || r.pending[key] != nil {
+		return 0
+	}
+	r.tries[key]++
+	delay := r.backoff.Delay(r.tries[key], nil)
+	r.pending[key] = time.AfterFunc(delay, func() {
+		r.mu.Lock()
+		delete(r.pending, key)
+		stopped := r.stopped
+		r.mu.Unlock()
+		if !stopped {
+			cl.Cmd.Join(channel)
+		}
+	})
+	return delay
+}
+
+// joined resets the backoff of channel.
+func (r *rejoiner) joined(channel string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.tries, fold(channel))
+}
+
+// stop cancels the pending attempts: the connection is over.
+func (r *rejoiner) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stopped = true
+	for _, t := range r.pending {
+		t.Stop()
 	}
 }
 
@@ -294,120 +310,4 @@ func (b *Bridge) fromIRC(cl *girc.Client, e girc.Event) {
 		b.log.Warn().Err(err).Str("channel", m.Channel).Str("nick", msg.Nick).
 			Msg("irc: message not relayed: no portal")
 	}
-}
-
-// runSender is the sender task: it takes the messages for IRC from its
-// mailbox, one at a time, once there is a connection to send them on. It
-// waits for a connection before it takes the next message, so that messages
-// sent while IRC is down stay in the mailbox; what is left of a message when
-// the connection drops, or the incarnation ends, is held for the next
-// connection.
-func (b *Bridge) runSender(ctx context.Context, c *actor.Context) error {
-	var (
-		pace  pacer
-		paced *girc.Client // the connection pace is for
-	)
-	for {
-		m := b.link.take()
-		if m == nil {
-			if _, err := b.link.wait(ctx); err != nil {
-				return err
-			}
-			msg, err := c.Recv(ctx)
-			if err != nil {
-				return err
-			}
-			out, ok := msg.(toIRC)
-			if !ok {
-				b.log.Warn().Type("message", msg).Msg("irc sender: unexpected message")
-				continue
-			}
-			m = &out
-		}
-		client, err := b.link.wait(ctx)
-		if err != nil {
-			b.link.hold(m)
-			return err
-		}
-		if client != paced {
-			pace, paced = pacer{}, client // the server counts per connection
-		}
-		rest, err := b.send(ctx, client, &pace, m)
-		if rest != nil {
-			b.link.hold(rest)
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// send writes m to the channel, each line when pace lets it go, while client
-// is connected. It returns what is left of m, if ctx ended (with its error)
-// or the connection dropped (nil error) before every line went: the caller
-// holds it for the next connection. girc drops a line given to a client that
-// has lost its connection, and tells nobody, so the check comes before every
-// line, not once a message.
-func (b *Bridge) send(ctx context.Context, client *girc.Client, pace *pacer, m *toIRC) (*toIRC, error) {
-	for i, line := range m.Lines {
-		err := pace.wait(ctx, wireLen(m, line))
-		if err != nil || !b.link.current(client) {
-			rest := *m
-			rest.Lines = m.Lines[i:]
-			return &rest, err
-		}
-		if m.Action {
-			client.Cmd.Action(m.Channel, line)
-		} else {
-			client.Cmd.Message(m.Channel, line)
-		}
-	}
-	return nil, nil
-}
-
-// wireLen is the length of a line of m as sent: the command, the target, and
-// the CTCP framing of a /me.
-func wireLen(m *toIRC, line string) int {
-	n := len("PRIVMSG ") + len(m.Channel) + len(" :") + len(line)
-	if m.Action {
-		n += len("\x01ACTION \x01")
-	}
-	return n
-}
-
-// Flood control, as girc's own: a line costs a second plus 10 ms a byte, and
-// up to floodBurst of cost may be outstanding, paid off as time passes.
-const (
-	floodLine  = time.Second
-	floodByte  = 10 * time.Millisecond
-	floodBurst = 8 * time.Second
-)
-
-// pacer spaces the lines the sender writes to one connection, so that the
-// server does not throttle or disconnect the bridge for flooding. It stands
-// in for girc's flood control, which the client's AllowFlood turns off: that
-// sleeps inside Client.Send, seconds a line in a paste, without a context,
-// so that a sender stopped during a paste overran its shutdown timeout.
-type pacer struct {
-	debt time.Duration // cost not paid off yet
-	at   time.Time     // when debt was reckoned
-}
-
-// wait waits until a line of n bytes may go, or ctx ends.
-func (p *pacer) wait(ctx context.Context, n int) error {
-	now := time.Now()
-	p.debt = max(0, p.debt-now.Sub(p.at))
-	p.at = now
-	if over := p.debt - floodBurst; over > 0 {
-		t := time.NewTimer(over)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-		p.debt, p.at = floodBurst, time.Now()
-	}
-	p.debt += floodLine + time.Duration(n)*floodByte
-	return nil
 }
