@@ -17,9 +17,10 @@
 // Every part finds the others by name in the tree's registry. When the IRC
 // server goes away, conn ends, one-for-all restarts the IRC subtree in place
 // after a backoff, and what portals sent meanwhile waits in the sender's
-// mailbox: nothing is lost. Past the IRC intensity, the IRC subtree gives
-// up, the root restarts it only after the configured cooldown, and the
-// bridge says so in its log and in every mapped room.
+// mailbox, then, as each connection ends, in a queue of the bridge's that
+// outlives the subtree: nothing is lost. Past the IRC intensity, the IRC
+// subtree gives up, the root restarts it only after the configured
+// cooldown, and the bridge says so in its log and in every mapped room.
 package bridge
 
 import (

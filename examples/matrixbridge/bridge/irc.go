@@ -17,10 +17,12 @@ import (
 	"github.com/arbor-go/arbor/strategy"
 )
 
-// runConn is the IRC connection task: it connects, joins the mapped
-// channels, hands the client to the sender through the link and passes what
-// is said in the channels to their portals. It returns when the connection
-// ends, so that the IRC subtree restarts, after a backoff.
+// runConn is the IRC connection task: it connects, registers, joins the
+// mapped channels (joinHandlers), tells the sender through the link which
+// client it may write on and to which channels, and passes what is said in
+// the channels to their portals. It returns when the connection ends, so
+// that the IRC subtree restarts, after a backoff; before that, it has the
+// sender take its mailbox over (handOver).
 func (b *Bridge) runConn(ctx context.Context, c *actor.Context) error {
 	host, port, _ := net.SplitHostPort(b.cfg.IRC.Server)
 	portN, err := strconv.Atoi(port)
@@ -83,6 +85,7 @@ func (b *Bridge) runConn(ctx context.Context, c *actor.Context) error {
 			if err == nil {
 				err = errIRCDisconnected
 			}
+			b.handOver(ctx, client)
 			return fmt.Errorf("irc: %s: %w", b.cfg.IRC.Server, err)
 		case <-registered:
 			registered = nil
@@ -92,6 +95,7 @@ func (b *Bridge) runConn(ctx context.Context, c *actor.Context) error {
 		case err := <-failed:
 			hangUp()
 			<-connected
+			b.handOver(ctx, client)
 			return fmt.Errorf("irc: %s: %w", b.cfg.IRC.Server, err)
 		case <-ctx.Done():
 			// The dialer gives up its dial, or closes the connection it
@@ -102,6 +106,28 @@ func (b *Bridge) runConn(ctx context.Context, c *actor.Context) error {
 			<-connected
 			return ctx.Err()
 		}
+	}
+}
+
+// handOverTimeout bounds conn's wait for the sender in handOver.
+const handOverTimeout = 5 * time.Second
+
+// handOver ends client's turn in the link, and waits until the sender has
+// moved what its mailbox holds into the link's queue, which outlives the IRC
+// subtree. If this end of the connection is one too many, the subtree gives
+// up and stops the sender for good: what its mailbox held would be dead
+// letters, and the root starts a new sender, with a new mailbox, only after
+// the cooldown.
+func (b *Bridge) handOver(ctx context.Context, client *girc.Client) {
+	done := b.link.end(client)
+	t := time.NewTimer(handOverTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-t.C:
+		b.log.Warn().Dur("waited", handOverTimeout).Msg("irc: the sender did not take its mailbox over: " +
+			"if the IRC subtree gives up, the messages in it are lost")
 	}
 }
 

@@ -17,9 +17,9 @@ type toIRC struct {
 	Action  bool     // a /me
 }
 
-// maxQueued bounds the messages the sender keeps for one channel that it
-// cannot send to (the bridge is not in it); beyond it the oldest are
-// dropped, with a warning each.
+// maxQueued bounds the messages the sender queues for one channel, which
+// grow while it cannot send to it (the bridge is not in the channel); beyond
+// it the oldest are dropped, with a warning each.
 const maxQueued = 1000
 
 // ircLink joins conn and the sender across their incarnations: the client
@@ -37,6 +37,9 @@ type ircLink struct {
 	// a message when the connection dropped or the sender was stopped. A
 	// message leaves it with its last line.
 	queue []*toIRC
+	// handOver, while a connection that ended waits for the sender to take
+	// its mailbox over, is closed by the sender once it has.
+	handOver chan struct{}
 }
 
 func newIRCLink() *ircLink {
@@ -67,6 +70,32 @@ func (l *ircLink) clear(c *girc.Client) {
 		l.client, l.joined = nil, nil
 		l.signal()
 	}
+}
+
+// end clears c, whose connection ended, registered or not, and asks the
+// sender to take over what its mailbox holds: the returned channel is
+// closed once it has (see Bridge.handOver).
+func (l *ircLink) end(c *girc.Client) <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.client == c {
+		l.client, l.joined = nil, nil
+	}
+	if l.handOver == nil {
+		l.handOver = make(chan struct{})
+	}
+	l.signal()
+	return l.handOver
+}
+
+// askedToHandOver returns, and forgets, the hand-over asked for, if any:
+// the sender closes it once it has taken its mailbox over.
+func (l *ircLink) askedToHandOver() chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h := l.handOver
+	l.handOver = nil
+	return h
 }
 
 // setJoined notes that c, if it is the current client, is in channel or not.
@@ -159,11 +188,13 @@ func (l *ircLink) sent(m *toIRC) {
 
 // runSender is the sender task: it takes the messages for IRC from its
 // mailbox, one at a time, and writes them, a line at a time, to their
-// channels. It takes none while IRC is down, so that they wait in the
-// mailbox. It sends to the channels the bridge is in, and queues the
+// channels. It sends to the channels the bridge is in, and queues the
 // messages for the others (see ircLink) until conn joins them. What is left
 // of a message when the connection drops, or the incarnation ends, stays
-// queued and goes first on the next connection.
+// queued and goes first on the next connection. While IRC is down, it takes
+// nothing, so that messages wait in the mailbox, but when a connection
+// ends, it moves them all into the link's queue, which outlives the IRC
+// subtree (Bridge.handOver).
 func (b *Bridge) runSender(ctx context.Context, c *actor.Context) error {
 	var (
 		pace  pacer
@@ -172,6 +203,10 @@ func (b *Bridge) runSender(ctx context.Context, c *actor.Context) error {
 	for {
 		client, changed := b.link.state()
 		if client == nil {
+			if done := b.link.askedToHandOver(); done != nil {
+				b.takeAll(c)
+				close(done)
+			}
 			select {
 			case <-changed.Done():
 				continue
@@ -205,16 +240,40 @@ func (b *Bridge) sendStep(ctx context.Context, c *actor.Context, client *girc.Cl
 	if err != nil {
 		return err
 	}
+	b.take(msg)
+	return nil
+}
+
+// noWait is a context that has ended: c.Recv(noWait) takes a message
+// without waiting.
+var noWait = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// takeAll takes what the mailbox holds, without waiting.
+func (b *Bridge) takeAll(c *actor.Context) {
+	for {
+		msg, err := c.Recv(noWait)
+		if err != nil {
+			return
+		}
+		b.take(msg)
+	}
+}
+
+// take puts a message from the mailbox into the link's queue.
+func (b *Bridge) take(msg any) {
 	out, ok := msg.(toIRC)
 	if !ok {
 		b.log.Warn().Type("message", msg).Msg("irc sender: unexpected message")
-		return nil
+		return
 	}
 	if d := b.link.push(out); d != nil {
 		b.log.Warn().Str("channel", d.Channel).Int("queued", maxQueued).
 			Msg("irc sender: the channel is still not joined: its oldest queued message is dropped")
 	}
-	return nil
 }
 
 // send writes the lines of m, queued, to its channel, each when pace lets it
