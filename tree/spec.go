@@ -230,8 +230,8 @@ func AttemptTimeout(d time.Duration) ChildOption {
 
 // ActorOptions passes options to the child's actor.Spawn: a bounded mailbox,
 // a call timeout. The supervisor sets the parent, name, logger and dead
-// letter hook itself, and the directory (WithRegistry), which these options
-// may override.
+// letter hook itself, after these options, which cannot override them; it
+// sets the directory (WithRegistry) before them, so that they may.
 func ActorOptions(opts ...actor.Option) ChildOption {
 	return func(s *ChildSpec) { s.actorOpts = append(s.actorOpts, opts...) }
 }
