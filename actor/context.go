@@ -278,8 +278,13 @@ type owed struct {
 	deferred []inHand
 }
 
-// fail answers them all with err.
-func (o owed) fail(err error) {
+// fail answers them all with an *ExitError of r's, made only if there are
+// any: the common end owes none, and must not pay for the error.
+func (o owed) fail(r *Ref, reason error) {
+	if o.call.q == nil && len(o.deferred) == 0 {
+		return
+	}
+	err := &ExitError{Actor: r, Reason: reason}
 	o.call.fail(err)
 	for _, h := range o.deferred {
 		h.fail(err)

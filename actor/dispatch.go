@@ -298,7 +298,7 @@ func (r *Ref) endIncarnation(reason error, final bool) bool {
 		}
 		if r.parent.mb.PushSystem(ChildExit{Child: r, Reason: reason, Incarnation: inc, Requested: requested}) == nil {
 			r.parent.schedule()
-			calls.fail(&ExitError{Actor: r, Reason: reason})
+			calls.fail(r, reason)
 			return false
 		}
 		// The parent is gone: nobody will restart us.

@@ -19,7 +19,7 @@ func (r *Ref) restartInPlace(rs Restarter, reason error, calls owed) (decided, r
 		return false, false
 	}
 	if p := r.pending.Load(); p == nil || !p.final {
-		calls.fail(&ExitError{Actor: r, Reason: reason})
+		calls.fail(r, reason)
 	}
 	err := ErrNilActor
 	if next != nil {
