@@ -137,7 +137,8 @@ func (c *Context) respond(v any, err error) error {
 // call still unanswered when the incarnation that took its Replier ends
 // fails then with an *ExitError, as an OTP caller hears of a crash from its
 // monitor: at once if the actor restarts, when it stops for good otherwise;
-// a Reply after that returns ErrAlreadyReplied.
+// a Reply after that returns an error (ErrAlreadyReplied, or ErrCallerGone
+// if the caller learnt of a stop for good itself).
 func (c *Context) Replier() (Replier, error) {
 	q := c.req
 	switch q {

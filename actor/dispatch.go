@@ -258,13 +258,6 @@ func (r *Ref) endIncarnation(reason error, final bool) bool {
 		final = true
 	}
 	supervised := r.parent != nil && !final
-	if !supervised {
-		// Released here rather than in announce, where it would be, to
-		// keep the dispatch goroutine's stack small: context's stop of the
-		// watch, at announce's depth, grows the stack of every actor that
-		// ends (a copy that costs more than the rest of the end).
-		r.releaseSpawnWatch()
-	}
 	// The calls the incarnation owes (the one in hand, those it took a
 	// Replier for) fail once the end is made known, not before Terminate:
 	// whoever is told of the end must find the actor ended and what it held
@@ -306,6 +299,12 @@ func (r *Ref) endIncarnation(reason error, final bool) bool {
 			return false // stopped meanwhile, by whoever took it from suspended
 		}
 	}
+	// Released here, once Terminate has run (the spawn context's end must
+	// still cancel the incarnation's while it runs), rather than in
+	// announce, where it would be: context's stop of the watch, at
+	// announce's depth, grows the stack of every actor that ends (a copy
+	// that costs more than the rest of the end).
+	r.releaseSpawnWatch()
 	r.finish(reason)
 	return false
 }

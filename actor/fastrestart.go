@@ -14,7 +14,22 @@ package actor
 // decided, they fail at once, not after the next incarnation's Init, unless
 // a stop for good came meanwhile (they then fail through Done).
 func (r *Ref) restartInPlace(rs Restarter, reason error, calls owed) (decided, running bool) {
+	// A Restarter is code of the user's, run on the actor's goroutine as
+	// its incarnation ends: a panic of it is logged, rather than let reach
+	// the dispatch loop, which would end the incarnation a second time. A
+	// panic in RestartNow is taken for a decline, so that the parent
+	// decides; one in Restarted leaves the outcome as it was set before.
+	asked := false
+	defer func() {
+		if v := recover(); v != nil {
+			r.logPanic(newPanicError(v, nil), "panic in a Restarter")
+			if !asked {
+				decided, running = false, false
+			}
+		}
+	}()
 	next, decided := rs.RestartNow(r, reason)
+	asked = true
 	if !decided {
 		return false, false
 	}
@@ -26,8 +41,9 @@ func (r *Ref) restartInPlace(rs Restarter, reason error, calls owed) (decided, r
 		err = r.reincarnate(next)
 	}
 	if err == nil {
+		decided, running = true, true // the caller goes on dispatching
 		rs.Restarted(r, nil)
-		return true, true // the caller goes on dispatching
+		return decided, running
 	}
 	// As a failed Restart: suspended, waiting for the parent, whom the
 	// Restarter tells; or, if a stop for good came meanwhile, stopped before
@@ -38,8 +54,9 @@ func (r *Ref) restartInPlace(rs Restarter, reason error, calls owed) (decided, r
 	if p := r.pending.Load(); p != nil && p.final && r.state.CompareAndSwap(stateSuspended, stateRunning) {
 		r.finish(p.reason)
 	}
+	decided, running = true, false
 	rs.Restarted(r, err)
-	return true, false
+	return decided, running
 }
 
 // reincarnate starts a as the next incarnation, for Restart and for the fast
