@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -252,6 +253,7 @@ func (rt *router) route(c *actor.Context, evt *event.Event) (bool, error) {
 	case event.EventMessage:
 		msg = rt.b.message(evt)
 	case event.StateMember:
+		rt.b.remember(c.Context(), evt)
 		msg = rt.b.membership(evt)
 	}
 	if msg == nil {
@@ -305,6 +307,17 @@ func (b *Bridge) membership(evt *event.Event) any {
 		return membership{User: user}
 	}
 	return nil
+}
+
+// remember records an m.room.member event in mautrix's state store, the
+// bridge's own users' included: mautrix joins the bot and the ghosts to a
+// room only if the store does not have them in it, so a kick (or a leave)
+// must reach the store, or the next message would be sent without a join,
+// and refused.
+func (b *Bridge) remember(ctx context.Context, evt *event.Event) {
+	if parsed(evt) {
+		mautrix.UpdateStateStore(ctx, b.as.StateStore, evt)
+	}
 }
 
 // parsed parses evt's content, and reports whether it could.

@@ -59,7 +59,7 @@ type portal struct {
 	b      *Bridge
 	m      Mapping
 	names  map[id.UserID]string // the room's members' display names
-	ghosts map[id.UserID]bool   // ghosts registered, named and joined
+	ghosts map[id.UserID]bool   // ghosts registered and named
 
 	joined  bool        // the bot is in the room
 	attempt int         // failed attempts in a row to join the room or post in it
@@ -165,8 +165,7 @@ func (p *portal) toRoom(c *actor.Context, msg any) error {
 	ctx, cancel := context.WithTimeout(c.Context(), homeserverTimeout)
 	defer cancel()
 	if n, ok := msg.(notice); ok {
-		_, err := p.b.as.BotIntent().SendNotice(ctx, p.m.Room, n.Text)
-		return err
+		return p.send(ctx, p.b.as.BotIntent(), &event.MessageEventContent{MsgType: event.MsgNotice, Body: n.Text})
 	}
 	return p.toMatrix(ctx, msg.(fromIRC))
 }
@@ -297,7 +296,35 @@ func (p *portal) toMatrix(ctx context.Context, msg fromIRC) error {
 	if msg.Action {
 		content.MsgType = event.MsgEmote
 	}
-	_, err = ghost.SendMessageEvent(ctx, p.m.Room, event.EventMessage, content)
+	if err := p.send(ctx, ghost, content); err != nil {
+		return fmt.Errorf("ghost %s: %w", msg.Nick, err)
+	}
+	return nil
+}
+
+// send posts content in the room as intent's user (the bot or a ghost),
+// joining the room first if mautrix's state store does not have the user in
+// it. A refusal (403) most often means that the user is not in the room any
+// more, although the store says it is: a moderator kicked it, and the
+// homeserver pushed no kick the router saw (or not yet). send then forgets
+// the user's membership, joins again, and tries once more: a kick is not a
+// ban, and the user's messages must go on reaching the room. A user that
+// cannot join again (banned) gets the join's refusal, and the message is
+// dropped.
+func (p *portal) send(ctx context.Context, intent *appservice.IntentAPI, content *event.MessageEventContent) error {
+	_, err := intent.SendMessageEvent(ctx, p.m.Room, event.EventMessage, content)
+	if !errors.Is(err, mautrix.MForbidden) {
+		return err
+	}
+	p.b.log.Warn().Err(err).Str("room", p.m.Room.String()).Str("user", intent.UserID.String()).
+		Msg("portal: the homeserver refused a message: joining the room again, in case the user was kicked")
+	if err := p.b.as.StateStore.SetMembership(ctx, p.m.Room, intent.UserID, event.MembershipLeave); err != nil {
+		return err
+	}
+	if err := intent.EnsureJoined(ctx, p.m.Room); err != nil {
+		return err
+	}
+	_, err = intent.SendMessageEvent(ctx, p.m.Room, event.EventMessage, content)
 	return err
 }
 
@@ -309,23 +336,25 @@ func (b *Bridge) GhostID(nick string) id.UserID {
 // ghost returns the nick's ghost, registered, named after the nick and in
 // the room. Ghosts are remembered by their ID, not by the folded nick: the ID
 // keeps the nick's case ("Bob" and "bob" are two ghosts), and each must be
-// named.
+// named. Whether a ghost is in the room is mautrix's state store's to say,
+// not the portal's: the router keeps it current from the room's
+// m.room.member events, and send corrects it when the homeserver says
+// otherwise, so that a ghost kicked from the room joins it again.
 func (p *portal) ghost(ctx context.Context, nick string) (*appservice.IntentAPI, error) {
 	user := p.b.GhostID(nick)
 	intent := p.b.as.Intent(user)
-	if p.ghosts[user] {
-		return intent, nil
-	}
-	if err := intent.EnsureRegistered(ctx); err != nil {
-		return nil, fmt.Errorf("ghost %s: %w", nick, err)
-	}
-	if err := intent.SetDisplayName(ctx, nick); err != nil {
-		return nil, fmt.Errorf("ghost %s: display name: %w", nick, err)
+	if !p.ghosts[user] {
+		if err := intent.EnsureRegistered(ctx); err != nil {
+			return nil, fmt.Errorf("ghost %s: %w", nick, err)
+		}
+		if err := intent.SetDisplayName(ctx, nick); err != nil {
+			return nil, fmt.Errorf("ghost %s: display name: %w", nick, err)
+		}
+		p.ghosts[user] = true
 	}
 	if err := intent.EnsureJoined(ctx, p.m.Room); err != nil {
 		return nil, fmt.Errorf("ghost %s: %w", nick, err)
 	}
-	p.ghosts[user] = true
 	return intent, nil
 }
 

@@ -260,6 +260,31 @@ func TestBannedGhostDoesNotCrashThePortals(t *testing.T) {
 	}
 }
 
+// A kick of a ghost that the homeserver pushes reaches mautrix's state store
+// through the router: the ghost joins the room again before its next
+// message, which the homeserver thus never refuses.
+func TestPushedKickMakesTheGhostJoinBeforeItsNextMessage(t *testing.T) {
+	const room = "!abc:example.org"
+	r := newRig(t, nil)
+	r.waitIRCUp(room, "warm-up")
+	r.irc.say("bob", "#arbor", "before the kick")
+	require.Equal(t, "before the kick", r.hs.next(t, "bob's first message").Body)
+
+	ghost := r.b.GhostID("bob")
+	r.hs.mu.Lock()
+	delete(r.hs.joined, room+"|"+string(ghost))
+	r.hs.mu.Unlock()
+	require.Equal(t, http.StatusOK, r.push("kick", map[string]any{
+		"type": "m.room.member", "event_id": "$kick", "room_id": room, "sender": "@alice:example.org",
+		"state_key": string(ghost), "origin_server_ts": 1, "content": map[string]any{"membership": "leave"},
+	}))
+	r.irc.say("bob", "#arbor", "after the kick")
+	p := r.hs.next(t, "bob's message after his ghost was kicked")
+	assert.Equal(t, "after the kick", p.Body)
+	assert.Equal(t, ghost, p.Sender)
+	assert.False(t, strings.Contains(r.log.String(), "homeserver refused"), "the ghost joined before it spoke")
+}
+
 // docs/matrix-bridge.md: "every field that cannot be used is named". An
 // irc.server whose port is not a number (a service name, a typo, none) is a
 // configuration error, not a bridge that reconnects in a loop until it gives
