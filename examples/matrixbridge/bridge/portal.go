@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"maunium.net/go/mautrix"
@@ -64,7 +65,28 @@ type portal struct {
 	joined  bool        // the bot is in the room
 	attempt int         // failed attempts in a row to join the room or post in it
 	retry   *time.Timer // the next attempt, while messages wait
-	held    []any       // messages for the room, oldest first, until they can be posted
+	held    []*pending  // messages for the room, oldest first, until they can be posted
+}
+
+// pending is a message held for the room: a fromIRC or a notice, and the
+// transaction ID it is sent under, the same at each try. A homeserver
+// treats a message sent again under the same ID as the same message (the
+// spec's idempotency of /send), so a try whose answer was lost (a proxy's
+// 504, a timeout) after the homeserver stored the message does not post it
+// twice when the portal tries again.
+type pending struct {
+	msg any
+	txn string
+}
+
+// txnSeq numbers the transaction IDs the bridge makes.
+var txnSeq atomic.Uint64
+
+// newTxnID returns a transaction ID that no other message of the bridge
+// has, in this run or any other: the homeserver scopes the IDs to the
+// application service's token, which outlives a run.
+func newTxnID() string {
+	return fmt.Sprintf("arbor-matrixbridge_%d_%d", time.Now().UnixNano(), txnSeq.Add(1))
 }
 
 func newPortal(b *Bridge, m Mapping) *portal {
@@ -131,13 +153,13 @@ func (p *portal) Receive(c *actor.Context, msg any) error {
 // refused message one restart closer to the portals' restart intensity,
 // whose end stops every room. Only a failure to reach the homeserver is
 // returned: the message is worth posting again.
-func (p *portal) post(c *actor.Context, msg any) error {
+func (p *portal) post(c *actor.Context, msg *pending) error {
 	err := p.toRoom(c, msg)
 	if err == nil || !refused(err) {
 		return err
 	}
 	log := p.b.log.Error().Err(err).Str("room", p.m.Room.String()).Str("channel", p.m.Channel)
-	if m, ok := msg.(fromIRC); ok {
+	if m, ok := msg.msg.(fromIRC); ok {
 		log = log.Str("nick", m.Nick)
 	}
 	log.Msg("portal: the homeserver refused the message; dropped")
@@ -160,14 +182,15 @@ func refused(err error) bool {
 	return true
 }
 
-// toRoom posts msg, a fromIRC or a notice, in the room.
-func (p *portal) toRoom(c *actor.Context, msg any) error {
+// toRoom posts a held message in the room.
+func (p *portal) toRoom(c *actor.Context, msg *pending) error {
 	ctx, cancel := context.WithTimeout(c.Context(), homeserverTimeout)
 	defer cancel()
-	if n, ok := msg.(notice); ok {
-		return p.send(ctx, p.b.as.BotIntent(), &event.MessageEventContent{MsgType: event.MsgNotice, Body: n.Text})
+	if n, ok := msg.msg.(notice); ok {
+		content := &event.MessageEventContent{MsgType: event.MsgNotice, Body: n.Text}
+		return p.send(ctx, p.b.as.BotIntent(), content, msg.txn)
 	}
-	return p.toMatrix(ctx, msg.(fromIRC))
+	return p.toMatrix(ctx, msg.msg.(fromIRC), msg.txn)
 }
 
 // flush gets the bot into the room if it is not in it, then posts the held
@@ -237,7 +260,8 @@ func (p *portal) later(c *actor.Context, err error) {
 	p.retry = time.AfterFunc(delay, func() { _ = self.Send(again{}) })
 }
 
-// hold keeps msg until it can be posted.
+// hold keeps msg, a fromIRC or a notice, until it can be posted, under a
+// transaction ID of its own.
 func (p *portal) hold(msg any) {
 	if len(p.held) == maxHeld {
 		p.b.log.Warn().Str("channel", p.m.Channel).Int("held", maxHeld).
@@ -245,7 +269,7 @@ func (p *portal) hold(msg any) {
 		p.held[0] = nil
 		p.held = p.held[1:]
 	}
-	p.held = append(p.held, msg)
+	p.held = append(p.held, &pending{msg: msg, txn: newTxnID()})
 }
 
 // toIRC sends a Matrix message to the channel, each line headed by the
@@ -286,8 +310,9 @@ func (p *portal) displayName(ctx context.Context, user id.UserID) string {
 	return user.Localpart()
 }
 
-// toMatrix posts an IRC message in the room as the nick's ghost.
-func (p *portal) toMatrix(ctx context.Context, msg fromIRC) error {
+// toMatrix posts an IRC message in the room as the nick's ghost, under the
+// transaction ID txn.
+func (p *portal) toMatrix(ctx context.Context, msg fromIRC, txn string) error {
 	ghost, err := p.ghost(ctx, msg.Nick)
 	if err != nil {
 		return err
@@ -296,23 +321,26 @@ func (p *portal) toMatrix(ctx context.Context, msg fromIRC) error {
 	if msg.Action {
 		content.MsgType = event.MsgEmote
 	}
-	if err := p.send(ctx, ghost, content); err != nil {
+	if err := p.send(ctx, ghost, content, txn); err != nil {
 		return fmt.Errorf("ghost %s: %w", msg.Nick, err)
 	}
 	return nil
 }
 
 // send posts content in the room as intent's user (the bot or a ghost),
-// joining the room first if mautrix's state store does not have the user in
-// it. A refusal (403) most often means that the user is not in the room any
+// under the transaction ID txn, joining the room first if mautrix's state
+// store does not have the user in it. A refusal (403) most often means that the user is not in the room any
 // more, although the store says it is: a moderator kicked it, and the
 // homeserver pushed no kick the router saw (or not yet). send then forgets
 // the user's membership, joins again, and tries once more: a kick is not a
 // ban, and the user's messages must go on reaching the room. A user that
 // cannot join again (banned) gets the join's refusal, and the message is
-// dropped.
-func (p *portal) send(ctx context.Context, intent *appservice.IntentAPI, content *event.MessageEventContent) error {
-	_, err := intent.SendMessageEvent(ctx, p.m.Room, event.EventMessage, content)
+// dropped. The second try keeps txn: the homeserver stored nothing under it
+// (it refused the first), and a refusal is not cached (Synapse and Dendrite
+// keep only the answers of the requests that succeed).
+func (p *portal) send(ctx context.Context, intent *appservice.IntentAPI, content *event.MessageEventContent, txn string) error {
+	req := mautrix.ReqSendEvent{TransactionID: txn}
+	_, err := intent.SendMessageEvent(ctx, p.m.Room, event.EventMessage, content, req)
 	if !errors.Is(err, mautrix.MForbidden) {
 		return err
 	}
@@ -324,7 +352,7 @@ func (p *portal) send(ctx context.Context, intent *appservice.IntentAPI, content
 	if err := intent.EnsureJoined(ctx, p.m.Room); err != nil {
 		return err
 	}
-	_, err = intent.SendMessageEvent(ctx, p.m.Room, event.EventMessage, content)
+	_, err = intent.SendMessageEvent(ctx, p.m.Room, event.EventMessage, content, req)
 	return err
 }
 
