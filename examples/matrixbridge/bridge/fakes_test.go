@@ -49,7 +49,7 @@ type fakeHS struct {
 	banned   map[string]bool // room|user
 	names    map[id.UserID]string
 	failSend atomic.Int32 // HTTP status for every /send, 0: accept
-	failBody string       // a message body whose /send fails (500)
+	failBody string       // a message body whose next /send fails (500), once
 	// botJoin, if set, decides each join of the bridge's bot; it may block.
 	botJoin atomic.Pointer[func() bool]
 	sent    chan posted
@@ -133,6 +133,7 @@ func (h *fakeHS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		_ = json.NewDecoder(r.Body).Decode(&content)
 		if h.failBody != "" && content.Body == h.failBody {
+			h.failBody = ""
 			w.WriteHeader(http.StatusInternalServerError)
 			_, _ = w.Write([]byte(`{"errcode":"M_UNKNOWN","error":"internal error"}`))
 			return

@@ -75,8 +75,9 @@ type portal struct {
 // 504, a timeout) after the homeserver stored the message does not post it
 // twice when the portal tries again.
 type pending struct {
-	msg any
-	txn string
+	msg      any
+	txn      string
+	failures int // the homeserver's errors (500) on it so far
 }
 
 // txnSeq numbers the transaction IDs the bridge makes.
@@ -146,40 +147,74 @@ func (p *portal) Receive(c *actor.Context, msg any) error {
 	}
 }
 
-// post posts msg, a fromIRC or a notice, in the room. A refusal of the
-// message itself (the nick's ghost is banned from the room, the message is
-// too large) is logged and the message dropped: asking again would get the
-// same answer, and crashing would restart the portal to no avail, each
-// refused message one restart closer to the portals' restart intensity,
-// whose end stops every room. Only a failure to reach the homeserver is
-// returned: the message is worth posting again.
+// post posts a held message in the room. A refusal of the message itself
+// (the nick's ghost is banned from the room, the message is too large) is
+// logged and the message dropped: asking again would get the same answer,
+// and crashing would restart the portal to no avail, each refused message
+// one restart closer to the portals' restart intensity, whose end stops
+// every room. So is a message the homeserver failed on (a 500) maxFailures
+// times: a failure that does not pass is the message's, and it must not
+// hold up the room's other messages for good. A failure to reach the
+// homeserver, or one of its failures before that, is returned: the message
+// is worth posting again, under the same transaction ID, so that a message
+// the homeserver stored despite its error is not posted twice.
 func (p *portal) post(c *actor.Context, msg *pending) error {
 	err := p.toRoom(c, msg)
-	if err == nil || !refused(err) {
+	switch {
+	case err == nil:
+		return nil
+	case failed(err):
+		if msg.failures++; msg.failures < maxFailures {
+			return err
+		}
+	case !refused(err):
 		return err
 	}
 	log := p.b.log.Error().Err(err).Str("room", p.m.Room.String()).Str("channel", p.m.Channel)
 	if m, ok := msg.msg.(fromIRC); ok {
 		log = log.Str("nick", m.Nick)
 	}
-	log.Msg("portal: the homeserver refused the message; dropped")
+	if msg.failures > 0 {
+		log.Int("tries", msg.failures).Msg("portal: the homeserver failed on the message at each try; dropped")
+	} else {
+		log.Msg("portal: the homeserver refused the message; dropped")
+	}
 	return nil
 }
 
-// refused reports whether err is the homeserver's answer to a request (an
-// HTTP error: forbidden, too large, an error of its own on that request)
-// rather than a failure to reach it. mautrix has retried the answers worth
-// retrying (429, 502, 503, 504) already, and they count as unreachable.
-func refused(err error) bool {
+// maxFailures bounds the tries of a message the homeserver fails on.
+const maxFailures = 3
+
+// status is the HTTP status of the homeserver's answer in err, or 0 if err
+// is not an answer (the homeserver could not be reached).
+func status(err error) int {
 	var herr mautrix.HTTPError
 	if !errors.As(err, &herr) || herr.Response == nil {
-		return false
+		return 0
 	}
-	switch herr.Response.StatusCode {
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	return herr.Response.StatusCode
+}
+
+// refused reports whether err is the homeserver's refusal of a request (a
+// client error: forbidden, too large), which asking again would get again.
+// A 429 asks the client to come back later: mautrix has retried it already,
+// and it counts as unreachable, as 502, 503 and 504 do.
+func refused(err error) bool {
+	code := status(err)
+	return code >= 400 && code < 500 && code != http.StatusTooManyRequests
+}
+
+// failed reports whether err is an error of the homeserver's own on a
+// request (a 500): worth asking again, a few times, since the homeserver
+// recognises a message sent again under its transaction ID. The gateway's
+// errors (502, 503, 504) say the homeserver cannot be reached.
+func failed(err error) bool {
+	switch code := status(err); code {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return false
+	default:
+		return code >= 500
 	}
-	return true
 }
 
 // toRoom posts a held message in the room.
@@ -194,17 +229,19 @@ func (p *portal) toRoom(c *actor.Context, msg *pending) error {
 }
 
 // flush gets the bot into the room if it is not in it, then posts the held
-// messages, oldest first. If the homeserver cannot be reached, the messages
-// not posted stay held, ahead of any that come meanwhile, and the next
-// attempt is scheduled: a failure costs no message and changes no order,
-// where a crash would lose the message and the portal's state. The portal
-// keeps handling Matrix's messages meanwhile.
+// messages, oldest first. If the homeserver cannot be reached (or fails on
+// a message), the messages not posted stay held, ahead of any that come
+// meanwhile, and the next attempt is scheduled: a failure costs no message
+// and changes no order, where a crash would lose the message and the
+// portal's state. The portal keeps handling Matrix's messages meanwhile.
+// Each success ends a run of failures: the backoff starts over after it.
 func (p *portal) flush(c *actor.Context) {
 	if !p.joined {
 		if err := p.join(c); err != nil {
 			p.later(c, err)
 			return
 		}
+		p.attempt = 0
 	}
 	for len(p.held) > 0 {
 		if err := p.post(c, p.held[0]); err != nil {
@@ -213,8 +250,8 @@ func (p *portal) flush(c *actor.Context) {
 		}
 		p.held[0] = nil
 		p.held = p.held[1:]
+		p.attempt = 0
 	}
-	p.attempt = 0
 }
 
 // join makes one attempt to get the bot into the room, and then learns the
@@ -251,10 +288,13 @@ func (p *portal) later(c *actor.Context, err error) {
 	delay := p.b.joinBackoff.Delay(p.attempt, nil)
 	log := p.b.log.Error().Err(err).Str("room", p.m.Room.String()).Str("channel", p.m.Channel).
 		Int("attempt", p.attempt).Dur("retry_in", delay).Int("held", len(p.held))
-	if p.joined {
-		log.Msg("portal: the homeserver cannot be reached; the room's messages are held until it can")
-	} else {
+	switch {
+	case !p.joined:
 		log.Msg("portal: the bot cannot join its room; its messages are held until it can")
+	case failed(err):
+		log.Msg("portal: the homeserver failed on a message; it and those after it are held, to be tried again")
+	default:
+		log.Msg("portal: the homeserver cannot be reached; the room's messages are held until it can")
 	}
 	self := c.Self()
 	p.retry = time.AfterFunc(delay, func() { _ = self.Send(again{}) })

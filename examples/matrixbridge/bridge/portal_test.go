@@ -26,10 +26,13 @@ import (
 // message sent in a room. While unavailable is positive, it answers each
 // message sent with a 503 instead, and counts it down. profiles and members
 // are the users' profile names and the room's members (user: display name);
-// they are set before the portal starts.
+// they are set before the portal starts, as is broken, a message body on
+// which the homeserver fails (500) every time, counting its failures.
 type homeserver struct {
 	joinable    atomic.Bool
 	unavailable atomic.Int32
+	broken      string
+	failures    atomic.Int32
 	joins       chan struct{} // a join attempt
 	sent        chan string
 	profiles    map[string]string
@@ -70,6 +73,12 @@ func (h *homeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		var content struct{ Body string }
 		_ = json.NewDecoder(r.Body).Decode(&content)
+		if h.broken != "" && content.Body == h.broken {
+			h.failures.Add(1)
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"errcode":"M_UNKNOWN","error":"internal error"}`))
+			return
+		}
 		h.sent <- content.Body
 		_, _ = w.Write([]byte(`{"event_id":"$1"}`))
 	default:
@@ -168,6 +177,30 @@ func TestPortalHoldsWhatItCannotPostInOrder(t *testing.T) {
 			t.Fatalf("%q was never posted", want)
 		}
 	}
+	assert.Equal(t, uint64(1), p.Incarnation(), "no crash on the way")
+}
+
+// A message the homeserver fails on (500) is tried again in its place, the
+// messages after it waiting behind it; one it fails on at every try is
+// dropped after maxFailures tries, and the others go on, in order.
+func TestPortalDropsAMessageTheHomeserverAlwaysFailsOn(t *testing.T) {
+	hs := &homeserver{joins: make(chan struct{}, 1), sent: make(chan string, 16), broken: "m2"}
+	hs.joinable.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, _ := spawnPortal(t, ctx, hs)
+	for _, text := range []string{"m1", "m2", "m3"} {
+		require.NoError(t, p.Send(fromIRC{Nick: "bob", Text: text}))
+	}
+	for _, want := range []string{"m1", "m3"} {
+		select {
+		case got := <-hs.sent:
+			assert.Equal(t, want, got)
+		case <-ctx.Done():
+			t.Fatalf("%q was never posted", want)
+		}
+	}
+	assert.Equal(t, int32(maxFailures), hs.failures.Load(), "m2 was tried maxFailures times")
 	assert.Equal(t, uint64(1), p.Incarnation(), "no crash on the way")
 }
 
