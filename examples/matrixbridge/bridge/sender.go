@@ -2,8 +2,10 @@ package bridge
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lrstanley/girc"
 
@@ -13,7 +15,7 @@ import (
 // toIRC is a message for an IRC channel, from a portal to the sender.
 type toIRC struct {
 	Channel string
-	Lines   []string // one IRC message each: IRC has no multi-line message
+	Lines   []string // one IRC message each (cut by the sender if too long): IRC has no multi-line message
 	Action  bool     // a /me
 }
 
@@ -283,6 +285,7 @@ func (b *Bridge) take(msg any) {
 // queued.
 func (b *Bridge) send(ctx context.Context, client *girc.Client, pace *pacer, m *toIRC) error {
 	for len(m.Lines) > 0 {
+		fit(m, client.MaxEventLength())
 		line := m.Lines[0]
 		if err := pace.wait(ctx, wireLen(m, line)); err != nil {
 			return err
@@ -298,6 +301,39 @@ func (b *Bridge) send(ctx context.Context, client *girc.Client, pace *pacer, m *
 		b.link.sent(m)
 	}
 	return nil
+}
+
+// fit cuts the first line of m, if it is too long for a client whose events
+// are shorter than limit (girc's Client.MaxEventLength), into lines that fit.
+// girc would cut it itself, in Send, but then its pieces would go out back
+// to back, unpaced. The pieces replace the line in m, so that each is
+// paced, and checked for, as a line of its own, and those not sent stay
+// queued. Only the sender calls it.
+func fit(m *toIRC, limit int) {
+	room := limit - 1 - wireLen(m, "") // girc cuts an event of limit bytes or more
+	if len(m.Lines[0]) <= room || room < utf8.UTFMax {
+		return // it fits, or the channel's name leaves no room: girc's affair
+	}
+	m.Lines = append(cut(m.Lines[0], room), m.Lines[1:]...)
+}
+
+// cut splits s into pieces of at most n bytes (n >= utf8.UTFMax), on rune
+// boundaries: at the last space that fits, which the line break stands in
+// for, or, in a word longer than n (a URL), at the last rune that fits.
+func cut(s string, n int) []string {
+	var pieces []string
+	for len(s) > n {
+		i := n // s[:i] is whole runes, once s[i] starts one
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		if j := strings.LastIndexByte(s[:i+1], ' '); j > 0 {
+			pieces, s = append(pieces, s[:j]), s[j+1:]
+		} else {
+			pieces, s = append(pieces, s[:i]), s[i:]
+		}
+	}
+	return append(pieces, s)
 }
 
 // wireLen is the length of a line of m as sent: the command, the target, and

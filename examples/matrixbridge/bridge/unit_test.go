@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
@@ -214,4 +215,21 @@ func TestRouterTellsPortalsOfMembershipChanges(t *testing.T) {
 	} {
 		assert.Equal(t, want, <-news)
 	}
+}
+
+// A line too long for IRC is cut on rune boundaries, at spaces where it can
+// be, into lines that fit.
+func TestFitCutsALongLine(t *testing.T) {
+	const limit = 200
+	words := strings.Repeat("héllo wörld ", 40) + strings.Repeat("é", 300) // a long word too
+	m := &toIRC{Channel: "#arbor", Lines: []string{words, "next"}}
+	fit(m, limit)
+	require.Greater(t, len(m.Lines), 3)
+	assert.Equal(t, "next", m.Lines[len(m.Lines)-1], "the following lines stay as they are")
+	for _, l := range m.Lines {
+		assert.Less(t, wireLen(m, l), limit)
+		assert.True(t, utf8.ValidString(l), "%q is cut inside a rune", l)
+	}
+	squeeze := func(s string) string { return strings.Join(strings.Fields(s), "") }
+	assert.Equal(t, squeeze(words+" next"), squeeze(strings.Join(m.Lines, " ")), "no text is lost")
 }
