@@ -63,6 +63,20 @@ func (b *Bridge) runConn(ctx context.Context, c *actor.Context) error {
 	client.Handlers.Add(girc.RPL_WELCOME, func(*girc.Client, girc.Event) {
 		welcome.Do(func() { close(registered) })
 	})
+	// girc's own handler of the welcome sleeps 2 s in a goroutine, then
+	// tells CONNECTED, whatever became of the connection meanwhile: conn
+	// waits for it, so that nothing of the connection outlives conn.
+	settled := make(chan struct{})
+	var settle sync.Once
+	client.Handlers.Add(girc.CONNECTED, func(*girc.Client, girc.Event) { settle.Do(func() { close(settled) }) })
+	welcomed := registered // the loop below forgets registered
+	defer func() {
+		select {
+		case <-welcomed:
+			<-settled
+		default:
+		}
+	}()
 	b.joinHandlers(client)
 	client.Handlers.Add(girc.PRIVMSG, func(cl *girc.Client, e girc.Event) { b.fromIRC(cl, e) })
 	defer b.link.clear(client)
@@ -144,10 +158,28 @@ var joinErrors = []string{
 // (invite only, a ban, a key, full) is logged and tried again with backoff,
 // and so is a channel the bridge is kicked from; the others are not held
 // up.
+//
+// It all starts at the server's welcome, not at girc's CONNECTED, which
+// girc fires 2 s later, from a goroutine of its own: a server that puts the
+// bridge in a channel as it welcomes it (auto-join, a bouncer) tells so
+// meanwhile, and then answers the bridge's own JOIN with nothing, and a
+// CONNECTED that came after the connection's end would set a dead client
+// in the link. The welcome is handled in girc's event loop, before the
+// next event, and Connect returns only once that loop is over.
 func (b *Bridge) joinHandlers(client *girc.Client) {
 	again := &rejoiner{backoff: rejoinBackoff}
-	client.Handlers.Add(girc.CONNECTED, func(cl *girc.Client, _ girc.Event) {
-		b.log.Info().Str("server", b.cfg.IRC.Server).Str("nick", cl.GetNick()).Msg("irc: connected")
+	// welcomed is the nick the server welcomed: girc's GetNick returns it
+	// only once its own handler of the welcome, a goroutine, has run.
+	var welcomed atomic.Value
+	welcomed.Store("")
+	self := func(cl *girc.Client, nick string) bool {
+		return strings.EqualFold(nick, cl.GetNick()) || strings.EqualFold(nick, welcomed.Load().(string))
+	}
+	client.Handlers.Add(girc.RPL_WELCOME, func(cl *girc.Client, e girc.Event) {
+		if len(e.Params) > 0 {
+			welcomed.Store(e.Params[0])
+		}
+		b.log.Info().Str("server", b.cfg.IRC.Server).Str("nick", welcomed.Load().(string)).Msg("irc: connected")
 		b.link.set(cl)
 		b.ircUp()
 		chans := make([]string, 0, len(b.channels))
@@ -157,7 +189,7 @@ func (b *Bridge) joinHandlers(client *girc.Client) {
 		cl.Cmd.Join(chans...)
 	})
 	client.Handlers.Add(girc.JOIN, func(cl *girc.Client, e girc.Event) {
-		if e.Source == nil || !strings.EqualFold(e.Source.Name, cl.GetNick()) || len(e.Params) == 0 {
+		if e.Source == nil || !self(cl, e.Source.Name) || len(e.Params) == 0 {
 			return
 		}
 		again.joined(e.Params[0])
@@ -181,12 +213,12 @@ func (b *Bridge) joinHandlers(client *girc.Client) {
 		})
 	}
 	client.Handlers.Add(girc.KICK, func(cl *girc.Client, e girc.Event) {
-		if len(e.Params) >= 2 && strings.EqualFold(e.Params[1], cl.GetNick()) { // channel, nick, reason
+		if len(e.Params) >= 2 && self(cl, e.Params[1]) { // channel, nick, reason
 			out(cl, e.Params[0], "kicked: "+e.Last())
 		}
 	})
 	client.Handlers.Add(girc.PART, func(cl *girc.Client, e girc.Event) {
-		if e.Source != nil && strings.EqualFold(e.Source.Name, cl.GetNick()) && len(e.Params) > 0 {
+		if e.Source != nil && self(cl, e.Source.Name) && len(e.Params) > 0 {
 			out(cl, e.Params[0], "parted")
 		}
 	})
