@@ -168,6 +168,7 @@ var joinErrors = []string{
 // next event, and Connect returns only once that loop is over.
 func (b *Bridge) joinHandlers(client *girc.Client) {
 	again := &rejoiner{backoff: rejoinBackoff}
+	joins := &joiner{b: b, again: again}
 	// welcomed is the nick the server welcomed: girc's GetNick returns it
 	// only once its own handler of the welcome, a goroutine, has run.
 	var welcomed atomic.Value
@@ -182,11 +183,7 @@ func (b *Bridge) joinHandlers(client *girc.Client) {
 		b.log.Info().Str("server", b.cfg.IRC.Server).Str("nick", welcomed.Load().(string)).Msg("irc: connected")
 		b.link.set(cl)
 		b.ircUp()
-		chans := make([]string, 0, len(b.channels))
-		for _, m := range b.channels {
-			chans = append(chans, m.Channel)
-		}
-		cl.Cmd.Join(chans...)
+		joins.start(cl)
 	})
 	client.Handlers.Add(girc.JOIN, func(cl *girc.Client, e girc.Event) {
 		if e.Source == nil || !self(cl, e.Source.Name) || len(e.Params) == 0 {
@@ -194,6 +191,7 @@ func (b *Bridge) joinHandlers(client *girc.Client) {
 		}
 		again.joined(e.Params[0])
 		b.link.setJoined(cl, e.Params[0], true)
+		joins.answered(cl, e.Params[0])
 		b.log.Info().Str("channel", e.Params[0]).Msg("irc: joined")
 	})
 	out := func(cl *girc.Client, channel, why string) {
@@ -208,6 +206,7 @@ func (b *Bridge) joinHandlers(client *girc.Client) {
 	for _, code := range joinErrors {
 		client.Handlers.Add(code, func(cl *girc.Client, e girc.Event) {
 			if len(e.Params) >= 2 { // nick, channel, text
+				joins.answered(cl, e.Params[1])
 				out(cl, e.Params[1], "cannot join: "+e.Last())
 			}
 		})
@@ -222,7 +221,132 @@ func (b *Bridge) joinHandlers(client *girc.Client) {
 			out(cl, e.Params[0], "parted")
 		}
 	})
-	client.Handlers.Add(girc.DISCONNECTED, func(*girc.Client, girc.Event) { again.stop() })
+	client.Handlers.Add(girc.DISCONNECTED, func(*girc.Client, girc.Event) {
+		joins.stop()
+		again.stop()
+	})
+}
+
+// joinWindow bounds the channels the bridge has asked to join and not heard
+// back about. girc answers each of its own JOINs with two lines (WHO,
+// MODE), which wait in a buffer of 25 for girc to write them; when the
+// connection ends, girc still handles the events it has read, and a line
+// it cannot buffer then holds it up for 30 s: a burst of JOINs answered at
+// once would hold up the connection's end, and the bridge's stop, for
+// minutes.
+const joinWindow = 5
+
+// joinAnswerTimeout bounds the wait for the server's answer to a JOIN. A
+// server may answer none: it ignores a JOIN to a channel the bridge is in
+// already (put there at the welcome, by the server or a bouncer).
+const joinAnswerTimeout = 30 * time.Second
+
+// joiner joins the mapped channels on one connection, joinWindow at a time,
+// in the configuration's order. A channel whose JOIN got no answer, and
+// that the bridge is not in, is tried again with backoff.
+type joiner struct {
+	b     *Bridge
+	again *rejoiner
+
+	mu      sync.Mutex
+	todo    []string          // channels not asked for yet
+	asked   map[string]string // by fold(channel): asked for, not answered
+	timer   *time.Timer       // bounds the wait for the answers to asked
+	stopped bool
+}
+
+// start asks for the first channels: cl is just welcomed.
+func (j *joiner) start(cl *girc.Client) {
+	j.mu.Lock()
+	j.todo, j.asked = nil, map[string]string{}
+	for _, m := range j.b.cfg.Rooms {
+		j.todo = append(j.todo, m.Channel)
+	}
+	batch := j.next(cl)
+	j.mu.Unlock()
+	sendJoins(cl, batch)
+}
+
+// answered notes the server's answer about channel (joined, or refused),
+// and asks for the next channels once every asked one is answered.
+func (j *joiner) answered(cl *girc.Client, channel string) {
+	j.mu.Lock()
+	var batch []string
+	if _, ok := j.asked[fold(channel)]; ok {
+		delete(j.asked, fold(channel))
+		if len(j.asked) == 0 {
+			batch = j.next(cl)
+		}
+	}
+	j.mu.Unlock()
+	sendJoins(cl, batch)
+}
+
+// next returns the next channels to ask for, and times their answers; the
+// channels still unanswered are tried again later, unless the bridge is in
+// them. j.mu is held.
+func (j *joiner) next(cl *girc.Client) []string {
+	if j.timer != nil {
+		j.timer.Stop()
+		j.timer = nil
+	}
+	if j.stopped {
+		return nil
+	}
+	for key, channel := range j.asked {
+		if !j.b.link.in(cl, channel) {
+			delay := j.again.retry(cl, channel)
+			j.b.log.Warn().Str("channel", channel).Dur("waited", joinAnswerTimeout).Dur("retry_in", delay).
+				Msg("irc: the server did not answer the JOIN")
+		}
+		delete(j.asked, key)
+	}
+	if len(j.todo) == 0 {
+		return nil
+	}
+	batch := j.todo[:min(joinWindow, len(j.todo))]
+	j.todo = j.todo[len(batch):]
+	for _, channel := range batch {
+		j.asked[fold(channel)] = channel
+	}
+	j.timer = time.AfterFunc(joinAnswerTimeout, func() {
+		j.mu.Lock()
+		batch := j.next(cl)
+		j.mu.Unlock()
+		sendJoins(cl, batch)
+	})
+	return batch
+}
+
+// stop ends the joins: the connection is over.
+func (j *joiner) stop() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.stopped = true
+	if j.timer != nil {
+		j.timer.Stop()
+	}
+}
+
+// sendJoins asks to join channels, in as few JOINs as fit in a line. girc's
+// Commands.Join does so too, but leaves out the channel at each cut: the
+// bridge never asked for it, heard no refusal, and never tried it again.
+func sendJoins(cl *girc.Client, channels []string) {
+	limit := cl.MaxEventLength() - len(girc.JOIN+" ")
+	var line string // channels, comma-separated
+	for _, channel := range channels {
+		if line != "" && len(line)+len(","+channel) > limit {
+			cl.Send(&girc.Event{Command: girc.JOIN, Params: []string{line}})
+			line = ""
+		}
+		if line != "" {
+			line += ","
+		}
+		line += channel
+	}
+	if line != "" {
+		cl.Send(&girc.Event{Command: girc.JOIN, Params: []string{line}})
+	}
 }
 
 // rejoinBackoff spaces the attempts to join a channel the bridge cannot

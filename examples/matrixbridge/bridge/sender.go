@@ -110,6 +110,13 @@ func (l *ircLink) setJoined(c *girc.Client, channel string, in bool) {
 	}
 }
 
+// in reports whether c, the current client, is in channel.
+func (l *ircLink) in(c *girc.Client, channel string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.client == c && l.joined[fold(channel)]
+}
+
 // state returns the current client, nil if there is none or its connection
 // dropped (conn is about to clear it), and a context that ends at the next
 // change.
