@@ -157,6 +157,12 @@ func (c *Config) SetDefaults() {
 
 var localpartRE = regexp.MustCompile(`^[a-z0-9._=/-]+$`)
 
+// nickRE is an IRC nick as RFC 2812 and today's servers have it: a letter
+// or a special first, then letters, digits, specials and '-'. Servers
+// refuse any other (432), and the bridge would reconnect, refused each
+// time, for ever. The length is left to the server (NICKLEN).
+var nickRE = regexp.MustCompile("^[A-Za-z\\[\\]\\\\`_^{|}][A-Za-z0-9\\[\\]\\\\`_^{|}-]*$")
+
 // Validate reports every field that cannot be used, each a *ConfigError.
 func (c *Config) Validate() error {
 	var errs []error
@@ -181,8 +187,9 @@ func (c *Config) Validate() error {
 	if err := checkServer(c.IRC.Server); err != nil {
 		bad("irc.server", "%v", err)
 	}
-	if strings.ContainsAny(c.IRC.Nick, " ,*?!@:#") {
-		bad("irc.nick", "%q is not an IRC nick", c.IRC.Nick)
+	if !nickRE.MatchString(c.IRC.Nick) {
+		bad("irc.nick", "%q is not an IRC nick: a letter or one of []\\`_^{|} first, "+
+			"then letters, digits, those and '-'", c.IRC.Nick)
 	}
 	if err := c.IRC.backoff().Validate(); err != nil {
 		bad("irc.backoff", "%v", err)

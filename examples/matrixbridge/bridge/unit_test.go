@@ -244,3 +244,12 @@ func TestFitCutsALongLineIntoNamedPieces(t *testing.T) {
 		assert.True(t, strings.HasPrefix(l, "alice "), "%q does not name its speaker", l)
 	}
 }
+
+// The nicks that servers accept pass.
+func TestConfigAcceptsUsualNicks(t *testing.T) {
+	for _, nick := range []string{"matrixbridge", "[bot]", "_relay-2", "Bridge|away", "a^b{c}`"} {
+		c := validConfig()
+		c.IRC.Nick = nick
+		assert.NoError(t, c.Validate(), "irc.nick %q", nick)
+	}
+}
