@@ -175,8 +175,12 @@ func (c *Config) Validate() error {
 	if c.Homeserver.Domain == "" {
 		bad("homeserver.domain", "missing")
 	}
-	if _, _, err := net.SplitHostPort(c.Appservice.Listen); err != nil {
+	if _, port, err := net.SplitHostPort(c.Appservice.Listen); err != nil {
 		bad("appservice.listen", "%v", err)
+	} else if !validPort(port) {
+		// Port 0 too: the listener would take any port, but the
+		// registration tells the homeserver this address.
+		bad("appservice.listen", "%q: the port must be a number from 1 to 65535, got %q", c.Appservice.Listen, port)
 	}
 	if c.Appservice.Registration == "" {
 		bad("appservice.registration", "missing")
@@ -234,10 +238,17 @@ func checkServer(server string) error {
 	if host == "" {
 		return fmt.Errorf("%q has no host", server)
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+	if !validPort(port) {
 		return fmt.Errorf("%q: the port must be a number from 1 to 65535, got %q", server, port)
 	}
 	return nil
+}
+
+// validPort reports whether port is a port number, 1 to 65535: a service
+// name would pass net.SplitHostPort, and fail, or vary, at every use.
+func validPort(port string) bool {
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 func validChannel(ch string) bool {

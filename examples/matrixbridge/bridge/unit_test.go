@@ -245,11 +245,18 @@ func TestFitCutsALongLineIntoNamedPieces(t *testing.T) {
 	}
 }
 
-// The nicks that servers accept pass.
-func TestConfigAcceptsUsualNicks(t *testing.T) {
+// Nicks and listen addresses that servers accept pass; port 0 does not (the
+// registration tells the homeserver the configured address).
+func TestConfigAcceptsUsualNicksAndRejectsListenPortZero(t *testing.T) {
 	for _, nick := range []string{"matrixbridge", "[bot]", "_relay-2", "Bridge|away", "a^b{c}`"} {
 		c := validConfig()
 		c.IRC.Nick = nick
 		assert.NoError(t, c.Validate(), "irc.nick %q", nick)
+	}
+	c := validConfig()
+	c.Appservice.Listen = "127.0.0.1:0"
+	var ce *ConfigError
+	if assert.ErrorAs(t, c.Validate(), &ce) {
+		assert.Equal(t, "appservice.listen", ce.Field)
 	}
 }
