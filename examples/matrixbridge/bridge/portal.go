@@ -320,14 +320,13 @@ func (p *portal) toIRC(ctx context.Context, c *actor.Context, msg fromMatrix) {
 	name := p.displayName(ctx, msg.Sender)
 	var lines []string
 	for line := range strings.SplitSeq(msg.Body, "\n") {
-		line = strings.TrimRight(line, "\r")
-		if msg.Emote {
-			lines = append(lines, name+" "+line)
-		} else {
-			lines = append(lines, "<"+name+"> "+line)
-		}
+		lines = append(lines, strings.TrimRight(line, "\r"))
 	}
-	out := toIRC{Channel: p.m.Channel, Lines: lines, Action: msg.Emote}
+	head := "<" + name + "> "
+	if msg.Emote {
+		head = name + " "
+	}
+	out := toIRC{Channel: p.m.Channel, Head: head, Lines: lines, Action: msg.Emote}
 	if err := c.SendName(nameSender, out); err != nil {
 		// The IRC subtree has given up (the bridge told the room) and its
 		// sender's mailbox is gone with it.

@@ -218,7 +218,8 @@ func TestPortalNamesMatrixUsersAsTheRoomDoes(t *testing.T) {
 	p, reg := spawnPortal(t, ctx, hs)
 	lines := make(chan string, 16)
 	sender, err := actor.Spawn(ctx, actor.Func(func(_ *actor.Context, msg any) error {
-		lines <- msg.(toIRC).Lines[0]
+		m := msg.(toIRC)
+		lines <- m.Head + m.Lines[0]
 		return nil
 	}))
 	require.NoError(t, err)

@@ -15,6 +15,7 @@ import (
 // toIRC is a message for an IRC channel, from a portal to the sender.
 type toIRC struct {
 	Channel string
+	Head    string   // who speaks, written before each line: "<alice> ", or "alice " for a /me
 	Lines   []string // one IRC message each (cut by the sender if too long): IRC has no multi-line message
 	Action  bool     // a /me
 }
@@ -301,62 +302,30 @@ func (b *Bridge) send(ctx context.Context, client *girc.Client, pace *pacer, m *
 			return nil
 		}
 		if m.Action {
-			client.Cmd.Action(m.Channel, line)
+			client.Cmd.Action(m.Channel, m.Head+line)
 		} else {
-			client.Cmd.Message(m.Channel, line)
+			client.Cmd.Message(m.Channel, m.Head+line)
 		}
 		b.link.sent(m)
 	}
 	return nil
 }
 
-// minPiece is the least text, in bytes, that a piece of a long line carries
-// besides its speaker's name: a name longer than the line leaves room for
-// is not repeated.
-const minPiece = 64
-
 // fit cuts the first line of m, if it is too long for a client whose events
 // are shorter than limit (girc's Client.MaxEventLength), into lines that fit,
-// each headed by the line's speaker. girc would cut it itself, in Send, but
-// then its pieces would go out back to back, unpaced, and only the first
-// would name its speaker. The pieces replace the line in m, so that each is
-// paced, and checked for, as a line of its own, and those not sent stay
-// queued. Only the sender calls it.
+// each written after m's Head, so that each piece names its speaker. girc
+// would cut it itself, in Send, but then its pieces would go out back to
+// back, unpaced, and only the first would name its speaker. The pieces
+// replace the line in m, so that each is paced, and checked for, as a line
+// of its own, and those not sent stay queued. Only the sender calls it.
 func fit(m *toIRC, limit int) {
 	line := m.Lines[0]
 	room := limit - 1 - wireLen(m, "") // girc cuts an event of limit bytes or more
-	if len(line) <= room || room < minPiece {
-		return // it fits, or the channel's name leaves no room: girc's affair
+	if len(line) <= room || room < utf8.UTFMax {
+		return // it fits, or the channel's name and the head leave no room: girc's affair
 	}
-	head := speaker(line, m.Action)
-	if room-len(head) < minPiece {
-		head = ""
-	}
-	pieces := cut(line[len(head):], room-len(head))
-	lines := make([]string, 0, len(pieces)+len(m.Lines)-1)
-	for _, p := range pieces {
-		lines = append(lines, head+p)
-	}
-	m.Lines = append(lines, m.Lines[1:]...)
-}
-
-// speaker returns the head of a portal's line that names who speaks:
-// "<alice> " ("alice " for a /me, whose name is read up to its first
-// space). A name with "> " in it (or, in a /me, a space) is cut short
-// there: the portal's lines carry no separate name (see portal.toIRC).
-func speaker(line string, action bool) string {
-	end := " "
-	if !action {
-		if !strings.HasPrefix(line, "<") {
-			return ""
-		}
-		end = "> "
-	}
-	i := strings.Index(line, end)
-	if i <= 0 {
-		return ""
-	}
-	return line[:i+len(end)]
+	pieces := cut(line, room)
+	m.Lines = append(pieces, m.Lines[1:]...)
 }
 
 // cut splits s into pieces of at most n bytes (n >= utf8.UTFMax), on rune
@@ -378,10 +347,10 @@ func cut(s string, n int) []string {
 	return append(pieces, s)
 }
 
-// wireLen is the length of a line of m as sent: the command, the target, and
-// the CTCP framing of a /me.
+// wireLen is the length of a line of m as sent: the command, the target,
+// the head, and the CTCP framing of a /me.
 func wireLen(m *toIRC, line string) int {
-	n := len("PRIVMSG ") + len(m.Channel) + len(" :") + len(line)
+	n := len("PRIVMSG ") + len(m.Channel) + len(" :") + len(m.Head) + len(line)
 	if m.Action {
 		n += len("\x01ACTION \x01")
 	}
