@@ -14,6 +14,39 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// deferredResult is how a deferred call ended: its error, and whether, when
+// it did, the OnStop hook had finished and the actor was still alive.
+type deferredResult struct {
+	err      error
+	hookDone bool
+	alive    bool
+}
+
+// callLater calls child with "later", which it defers with a Replier, and
+// reports how the call ended.
+func callLater(t *testing.T, child *actor.Ref, hookDone *atomic.Bool) <-chan deferredResult {
+	got := make(chan deferredResult, 1)
+	go func() {
+		_, err := child.Call(callCtx(t), "later")
+		got <- deferredResult{err, hookDone.Load(), child.Alive()}
+	}()
+	return got
+}
+
+// whenHookHolds returns how the deferred call ended: at once if it ends
+// while the OnStop hook holds (which the test then finds in hookDone), else
+// once release has let the hook go.
+func whenHookHolds(t *testing.T, got <-chan deferredResult, release *gate) deferredResult {
+	t.Helper()
+	select {
+	case r := <-got:
+		return r
+	case <-time.After(300 * time.Millisecond):
+		release.open()
+		return next(t, got)
+	}
+}
+
 // blockingOnStop adds to ref an OnStop hook that, once entered, closes
 // entered and waits for release; done is set when it returns.
 func blockingOnStop(t *testing.T, ref *actor.Ref) (entered chan struct{}, release *gate, done *atomic.Bool) {
@@ -113,16 +146,7 @@ func TestDeferredCallOfSupervisedChildKilledDuringTerminate(t *testing.T) {
 	})
 	hookEntered, releaseHook, hookDone := blockingOnStop(t, child)
 
-	type result struct {
-		err      error
-		hookDone bool
-		alive    bool
-	}
-	got := make(chan result, 1)
-	go func() {
-		_, err := child.Call(callCtx(t), "later")
-		got <- result{err, hookDone.Load(), child.Alive()}
-	}()
+	got := callLater(t, child, hookDone)
 	next(t, deferred)
 	require.NoError(t, child.Send("crash"))
 	next(t, inTerminate)
@@ -131,13 +155,7 @@ func TestDeferredCallOfSupervisedChildKilledDuringTerminate(t *testing.T) {
 	next(t, hookEntered)
 	releaseTerminate.open()
 
-	var r result
-	select {
-	case r = <-got:
-	case <-time.After(300 * time.Millisecond):
-		releaseHook.open()
-		r = next(t, got)
-	}
+	r := whenHookHolds(t, got, releaseHook)
 	releaseHook.open()
 	next(t, killed)
 	var xe *actor.ExitError
@@ -162,15 +180,7 @@ func TestDeferredCallOfSupervisedChildStoppedDuringTerminate(t *testing.T) {
 	})
 	hookEntered, releaseHook, hookDone := blockingOnStop(t, child)
 
-	type result struct {
-		err      error
-		hookDone bool
-	}
-	later := make(chan result, 1)
-	go func() {
-		_, err := child.Call(callCtx(t), "later")
-		later <- result{err, hookDone.Load()}
-	}()
+	later := callLater(t, child, hookDone)
 	next(t, deferred)
 	inHand := make(chan error, 1)
 	go func() {
@@ -185,13 +195,7 @@ func TestDeferredCallOfSupervisedChildStoppedDuringTerminate(t *testing.T) {
 	go func() { stopped <- child.Stop(context.Background()) }()
 	next(t, hookEntered)
 
-	var r result
-	select {
-	case r = <-later:
-	case <-time.After(300 * time.Millisecond):
-		releaseHook.open()
-		r = next(t, later)
-	}
+	r := whenHookHolds(t, later, releaseHook)
 	releaseHook.open()
 	require.NoError(t, next(t, stopped))
 	errInHand := next(t, inHand)
@@ -284,15 +288,7 @@ func TestDeferredCallOfOrphanedChildReportsStopped(t *testing.T) {
 	parent, child, deferred := deferringFamily(t, func(*actor.Context) {})
 	_, releaseHook, hookDone := blockingOnStop(t, child)
 
-	type result struct {
-		err      error
-		hookDone bool
-	}
-	later := make(chan result, 1)
-	go func() {
-		_, err := child.Call(callCtx(t), "later")
-		later <- result{err, hookDone.Load()}
-	}()
+	later := callLater(t, child, hookDone)
 	next(t, deferred)
 	parent.Kill()
 	<-parent.Done()
@@ -302,13 +298,7 @@ func TestDeferredCallOfOrphanedChildReportsStopped(t *testing.T) {
 		_, err := child.Call(callCtx(t), "crash")
 		inHand <- err
 	}()
-	var r result
-	select {
-	case r = <-later:
-	case <-time.After(300 * time.Millisecond):
-		releaseHook.open()
-		r = next(t, later)
-	}
+	r := whenHookHolds(t, later, releaseHook)
 	releaseHook.open()
 	waitDone(t, child)
 	var xeInHand *actor.ExitError
