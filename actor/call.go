@@ -79,9 +79,10 @@ func (q *request) take(gen uint64) (any, error) {
 // ctx bounds the wait; if it has no deadline, the callee's call timeout
 // (DefaultCallTimeout unless set WithCallTimeout) does, and Call returns
 // ErrCallTimeout. A ctx that has already ended makes no call: Call returns
-// its cause, and the actor never sees the message. If the actor crashes handling the call, or stops before
-// replying, Call returns at once an *ExitError with its exit reason. A reply
-// that comes after Call returned is dropped. An actor calling itself with its
+// its cause, and the actor never sees the message. If the actor crashes
+// handling the call, or stops before replying, Call returns an *ExitError
+// with its exit reason, once the end is made known (see Context.Replier for
+// a call deferred). A reply that comes after Call returned is dropped. An actor calling itself with its
 // Context's context (or one derived from it) gets ErrCallSelf; with an
 // unrelated context, Go gives no way to tell that the caller is the callee's
 // own goroutine, and the call waits for its bound.

@@ -371,7 +371,8 @@ func (r *Ref) closeIncarnation(reason error, next bool) (deferred []inHand) {
 }
 
 // logPanic logs perr, a panic recovered in the user's code where it cannot
-// end the actor (Terminate, an end hook), with its stack.
+// end the actor (Terminate, a hook or callback run as the actor ends, a
+// Restarter), with its stack.
 func (r *Ref) logPanic(perr *PanicError, msg string) {
 	r.set.log().Error().Str("actor", r.String()).AnErr("reason", perr).
 		Str("stack", perr.Stack.String()).Msg(msg)
