@@ -296,7 +296,13 @@ func (r *Ref) endIncarnation(reason error, final bool) bool {
 		}
 		// The parent is gone: nobody will restart us.
 		if !r.state.CompareAndSwap(stateSuspended, stateRunning) {
-			return false // stopped meanwhile, by whoever took it from suspended
+			// Taken from suspended meanwhile: by a stop, whose end fails
+			// the calls through Done, or by a Restart made by another,
+			// and the actor outlives the end.
+			if p := r.pending.Load(); p == nil || !p.final {
+				calls.fail(r, reason)
+			}
+			return false
 		}
 	}
 	// Released here, once Terminate has run (the spawn context's end must
