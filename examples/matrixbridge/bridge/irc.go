@@ -185,6 +185,13 @@ func (b *Bridge) joinHandlers(client *girc.Client) {
 		b.ircUp()
 		joins.start(cl)
 	})
+	client.Handlers.Add(girc.NICK, func(cl *girc.Client, e girc.Event) {
+		// The server renamed the bridge (services, SANICK): the nick it was
+		// welcomed with is someone else's to take from now on.
+		if e.Source != nil && strings.EqualFold(e.Source.Name, welcomed.Load().(string)) && len(e.Params) > 0 {
+			welcomed.Store(e.Last())
+		}
+	})
 	client.Handlers.Add(girc.JOIN, func(cl *girc.Client, e girc.Event) {
 		if e.Source == nil || !self(cl, e.Source.Name) || len(e.Params) == 0 {
 			return

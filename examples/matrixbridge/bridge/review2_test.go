@@ -385,3 +385,49 @@ func TestLongLineEveryIRCPieceNamesItsSender(t *testing.T) {
 		assert.True(t, strings.HasPrefix(p, "<alice> "), "piece %d of %d does not say who speaks: %q", i+1, len(pieces), p)
 	}
 }
+
+// A line one byte too long for IRC whose last byte is a space is cut at that
+// space, which the line break stands in for: nothing is left after it, and
+// no empty piece (a bare "<alice> " on IRC) may follow.
+func TestFitLeavesNoEmptyPieceWhenTheCutSpaceEndsTheLine(t *testing.T) {
+	const limit = 200
+	m := &toIRC{Channel: "#arbor", Head: "<alice> "}
+	room := limit - 1 - wireLen(m, "")
+	m.Lines = []string{strings.Repeat("a", room) + " "}
+	fit(m, limit)
+	for i, l := range m.Lines {
+		assert.NotEmpty(t, l, "piece %d of %d is empty: %q", i+1, len(m.Lines), m.Lines)
+	}
+}
+
+// The server renames the bridge after its welcome (services' forced rename
+// to a guest nick, SANICK): the nick it was welcomed with is no longer the
+// bridge's. Another user who then takes that nick and is kicked from the
+// bridge's channel does not put the bridge "out" of a channel it is still
+// in, where what Matrix says would stay queued.
+func TestKickOfAnotherUserWithTheBridgesFormerNickKeepsTheChannelJoined(t *testing.T) {
+	r := newRig(t, nil)
+	r.waitIRCUp("!abc:example.org", "warm-up")
+	r.irc.mu.Lock()
+	require.Len(t, r.irc.conns, 1)
+	var conn int
+	for n := range r.irc.conns {
+		conn = n
+	}
+	r.irc.mu.Unlock()
+	r.irc.write(conn, ":matrixbridge!bridge@test NICK Guest42")
+	waitUntil(t, "girc follows the rename", func() bool {
+		r.b.link.mu.Lock()
+		c := r.b.link.client
+		r.b.link.mu.Unlock()
+		return c != nil && c.GetNick() == "Guest42"
+	})
+	// Someone else takes the freed nick, joins, and is kicked.
+	r.irc.write(conn, ":matrixbridge!owner@elsewhere JOIN #arbor")
+	r.irc.write(conn, ":op!op@test KICK #arbor matrixbridge :not you")
+	r.irc.sync(t)
+	require.Equal(t, http.StatusOK, r.push("after-kick", textEvent("$after-kick", "!abc:example.org", "@alice:example.org", "still here")))
+	r.irc.nextLine(t, "alice's message after another user's kick", func(l ircLine) bool {
+		return strings.HasPrefix(l.Line, "PRIVMSG #arbor ") && strings.HasSuffix(privmsgText(l.Line), "still here")
+	})
+}

@@ -330,7 +330,9 @@ func fit(m *toIRC, limit int) {
 
 // cut splits s into pieces of at most n bytes (n >= utf8.UTFMax), on rune
 // boundaries: at the last space that fits, which the line break stands in
-// for, or, in a word longer than n (a URL), at the last rune that fits.
+// for, or, in a word longer than n (a URL), at the last rune that fits. What
+// is left after the last cut goes as a piece only if it says something: a
+// line that ended in spaces makes no piece of a bare head.
 func cut(s string, n int) []string {
 	var pieces []string
 	for len(s) > n {
@@ -343,6 +345,9 @@ func cut(s string, n int) []string {
 		} else {
 			pieces, s = append(pieces, s[:i]), s[i:]
 		}
+	}
+	if len(pieces) > 0 && strings.TrimSpace(s) == "" {
+		return pieces
 	}
 	return append(pieces, s)
 }
