@@ -61,9 +61,8 @@ type Option func(*Registry)
 // held, so it must be quick, must not block, and must not change the
 // registry (Register, Unregister, Join, Leave, Watch, Close), nor stop an
 // actor that holds a name or a group in it (its end changes the registry);
-// reads are fine.
-// A panic in f comes out of the change that called it, which is made
-// already; the registry stays usable.
+// reads are fine. A panic in f comes out of the change that called it, which
+// is made already; the registry stays usable.
 func WithObserver(f func(Event)) Option {
 	return func(r *Registry) {
 		if f != nil {
