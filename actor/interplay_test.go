@@ -429,6 +429,29 @@ func TestCarriedExitReasonEndsTheNextIncarnation(t *testing.T) {
 	assert.ErrorIs(t, ce.Reason, errBoom, "incarnation 2 ends of the carried exit, which came first")
 }
 
+// puppets spawns n puppets, as partners to link to.
+func puppets(t *testing.T, n int) []*actor.Ref {
+	t.Helper()
+	refs := make([]*actor.Ref, n)
+	for i := range refs {
+		refs[i] = mustSpawn(t, puppet(make(chan any, 1)))
+	}
+	return refs
+}
+
+// suspendLinkedToAll links the family's child to each of refs, in order, then
+// crashes it: it waits for its restart, its links held.
+func suspendLinkedToAll(t *testing.T, f *family, refs ...*actor.Ref) {
+	t.Helper()
+	exec(t, f.child, func(c *actor.Context) {
+		for _, r := range refs {
+			require.NoError(t, c.Link(r))
+		}
+	})
+	require.False(t, f.crash(t).Final)
+	require.True(t, f.child.Suspended())
+}
+
 // The carried exits of a trapping restart are the Exit messages it finds
 // first, in the order they came: a linked exit that comes as its Init
 // returns comes after all of them. Many carried exits make the moment they
@@ -437,19 +460,9 @@ func TestLaterExitComesAfterTheCarriedOnes(t *testing.T) {
 	const n = 1000
 	for trial := range 5 {
 		f := spawnFamily(t)
-		partners := make([]*actor.Ref, n)
-		for i := range partners {
-			partners[i] = mustSpawn(t, puppet(make(chan any, 1)))
-		}
+		partners := puppets(t, n)
 		x := mustSpawn(t, puppet(make(chan any, 1)))
-		exec(t, f.child, func(c *actor.Context) {
-			for _, p := range partners {
-				require.NoError(t, c.Link(p))
-			}
-			require.NoError(t, c.Link(x))
-		})
-		require.False(t, f.crash(t).Final)
-		require.True(t, f.child.Suspended())
+		suspendLinkedToAll(t, f, append(partners, x)...)
 		for _, p := range partners {
 			p.Kill() // announce runs here: the exit is carried when Kill returns
 		}
@@ -489,21 +502,10 @@ func TestFirstAbnormalCarriedExitEndsTheIncarnation(t *testing.T) {
 	const n = 1000
 	for trial := range 5 {
 		f := spawnFamily(t)
-		partners := make([]*actor.Ref, n)
-		for i := range partners {
-			partners[i] = mustSpawn(t, puppet(make(chan any, 1)))
-		}
+		partners := puppets(t, n)
 		p := mustSpawn(t, puppet(make(chan any, 1)))
 		x := mustSpawn(t, puppet(make(chan any, 1)))
-		exec(t, f.child, func(c *actor.Context) {
-			for _, q := range partners {
-				require.NoError(t, c.Link(q))
-			}
-			require.NoError(t, c.Link(p))
-			require.NoError(t, c.Link(x))
-		})
-		require.False(t, f.crash(t).Final)
-		require.True(t, f.child.Suspended())
+		suspendLinkedToAll(t, f, append(partners, p, x)...)
 		delivered := make(chan struct{}, n+1)
 		for _, q := range partners {
 			q.AfterStop(func(*actor.Ref, error) { delivered <- struct{}{} }) // after the link exits

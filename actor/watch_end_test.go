@@ -10,30 +10,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// endingWithSlowOnStop spawns an actor with an OnStop hook that, once
-// entered, waits for the returned gate; hookDone is set when it returns.
-// The actor is asked to stop, and endingWithSlowOnStop returns once the
-// hook runs: the actor has ended (Alive is false) but its end is still
-// being made, and, by OnStop's promise, nobody may learn of it yet.
+// endingWithSlowOnStop spawns an actor and stops it with a slow OnStop hook
+// (see stopWithSlowOnStop): it returns once the hook runs, the actor ended
+// (Alive is false) but its end still being made, so that, by OnStop's
+// promise, nobody may learn of it yet. hookDone is set when the hook
+// returns.
 func endingWithSlowOnStop(t *testing.T) (target *actor.Ref, release *gate, hookDone *atomic.Bool) {
 	t.Helper()
 	target = mustSpawn(t, puppet(make(chan any, 8)))
-	release = newGate()
-	hookDone = new(atomic.Bool)
-	entered := make(chan struct{})
-	target.OnStop(func(*actor.Ref, error) {
-		close(entered)
-		select {
-		case <-release.ch:
-		case <-time.After(patience):
-		}
-		hookDone.Store(true)
-	})
-	stopped := make(chan error, 1)
-	go func() { stopped <- target.Stop(context.Background()) }()
-	t.Cleanup(func() { <-stopped })
-	t.Cleanup(release.open) // runs first: the stops wait for the hook
-	next(t, entered)
+	release, hookDone = stopWithSlowOnStop(t, target)
 	require.False(t, target.Alive())
 	return target, release, hookDone
 }
@@ -107,26 +92,18 @@ func TestAfterStopOnEndingActorWaitsForOnStopHooks(t *testing.T) {
 }
 
 // stopWithSlowOnStop gives target an OnStop hook that waits for the
-// returned gate once entered, asks target to stop, and returns once the
-// hook runs: target's end has been decided and its links and monitors
-// taken for notification, but nobody has been told yet.
-func stopWithSlowOnStop(t *testing.T, target *actor.Ref) *gate {
+// returned gate once entered (blockingOnStop), asks target to stop, and
+// returns once the hook runs: target's end has been decided and its links
+// and monitors taken for notification, but nobody has been told yet.
+func stopWithSlowOnStop(t *testing.T, target *actor.Ref) (release *gate, hookDone *atomic.Bool) {
 	t.Helper()
-	release := newGate()
-	entered := make(chan struct{})
-	target.OnStop(func(*actor.Ref, error) {
-		close(entered)
-		select {
-		case <-release.ch:
-		case <-time.After(patience):
-		}
-	})
+	entered, release, hookDone := blockingOnStop(t, target)
 	stopped := make(chan error, 1)
 	go func() { stopped <- target.Stop(context.Background()) }()
 	t.Cleanup(func() { <-stopped })
-	t.Cleanup(release.open)
+	t.Cleanup(release.open) // runs first: the stop waits for the hook
 	next(t, entered)
-	return release
+	return release, hookDone
 }
 
 // OTP: once unlink has returned, the link has no effect on the caller
@@ -140,7 +117,7 @@ func TestUnlinkedActorIsNotKilledByAnExitInFlight(t *testing.T) {
 	// (former) link has had its say.
 	notified := make(chan struct{})
 	target.AfterStop(func(*actor.Ref, error) { close(notified) })
-	release := stopWithSlowOnStop(t, target)
+	release, _ := stopWithSlowOnStop(t, target)
 
 	exec(t, self, func(c *actor.Context) { c.Unlink(target) })
 	release.open()
@@ -170,7 +147,7 @@ func TestNoDownIsQueuedAfterDemonitorReturns(t *testing.T) {
 		mon, err = c.Monitor(target)
 		require.NoError(t, err)
 	})
-	release := stopWithSlowOnStop(t, target)
+	release, _ := stopWithSlowOnStop(t, target)
 	var active bool
 	exec(t, self, func(c *actor.Context) { active = c.Demonitor(mon) })
 	select {
