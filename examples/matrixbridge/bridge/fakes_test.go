@@ -11,11 +11,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -293,15 +295,16 @@ func (s *fakeIRC) handle(n int, c net.Conn) {
 	}
 }
 
+// connected returns the numbers of the connections open now.
+func (s *fakeIRC) connected() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Collect(maps.Keys(s.conns))
+}
+
 // say makes an IRC user speak in a channel, to every client connected.
 func (s *fakeIRC) say(from, channel, text string) {
-	s.mu.Lock()
-	var ns []int
-	for n := range s.conns {
-		ns = append(ns, n)
-	}
-	s.mu.Unlock()
-	for _, n := range ns {
+	for _, n := range s.connected() {
 		s.write(n, fmt.Sprintf(":%s!u@h PRIVMSG %s :%s", from, channel, text))
 	}
 }
@@ -579,13 +582,7 @@ var syncs atomic.Int64
 func (s *fakeIRC) sync(t *testing.T) {
 	t.Helper()
 	token := fmt.Sprintf("sync-%d", syncs.Add(1))
-	s.mu.Lock()
-	var ns []int
-	for n := range s.conns {
-		ns = append(ns, n)
-	}
-	s.mu.Unlock()
-	for _, n := range ns {
+	for _, n := range s.connected() {
 		s.write(n, "PING :"+token)
 	}
 	s.nextLine(t, "the answer to "+token, func(l ircLine) bool {
