@@ -316,12 +316,20 @@ func (j *joiner) next(cl *girc.Client) []string {
 	for _, channel := range batch {
 		j.asked[fold(channel)] = channel
 	}
-	j.timer = time.AfterFunc(joinAnswerTimeout, func() {
+	var timer *time.Timer
+	timer = time.AfterFunc(joinAnswerTimeout, func() {
 		j.mu.Lock()
+		if j.timer != timer {
+			// The answers came as it fired, and the next batch was asked
+			// for meanwhile: its own timer bounds it.
+			j.mu.Unlock()
+			return
+		}
 		batch := j.next(cl)
 		j.mu.Unlock()
 		sendJoins(cl, batch)
 	})
+	j.timer = timer
 	return batch
 }
 
