@@ -1,8 +1,6 @@
 package tree
 
 import (
-	"time"
-
 	"github.com/arbor-go/arbor/actor"
 	"github.com/arbor-go/arbor/strategy"
 )
@@ -34,9 +32,8 @@ type fastHook struct {
 	// Set by RestartNow for Restarted, both on the child's goroutine while
 	// the restart is in flight.
 	attempt int
-	decided time.Time // when RestartNow decided
-	err     error     // the factory's failure
-	ignored bool      // the factory returned Ignore
+	err     error // the factory's failure
+	ignored bool  // the factory returned Ignore
 }
 
 // fastFailed tells the supervisor that a restart decided on the fast path
@@ -99,7 +96,7 @@ func (h *fastHook) RestartNow(ref *actor.Ref, reason error) (actor.Actor, bool) 
 	s.inflight++
 	s.mu.Unlock()
 
-	h.attempt, h.err, h.ignored, h.decided = attempt, nil, false, now
+	h.attempt, h.err, h.ignored = attempt, nil, false
 	restart := ch.r.restart.String()
 	evs := [2]Event{
 		{Kind: ChildExited, Supervisor: s.path, Child: ch.id, Ref: ref, Reason: reason, Stack: stackOf(reason)},
@@ -124,10 +121,7 @@ func (h *fastHook) Restarted(ref *actor.Ref, err error) {
 	s, ch := h.s, h.ch
 	restart := ch.r.restart.String()
 	if err == nil {
-		// The decision's time, moved on by the monotonic clock: the same
-		// as Now but for a step of the wall clock in between, for half
-		// the cost.
-		now := h.decided.Add(s.env.clock.Since(h.decided))
+		now := s.env.clock.Now()
 		s.env.emitAt(Event{Kind: ChildRestarted, Supervisor: s.path, Child: ch.id, Ref: ref,
 			Attempt: h.attempt}, restart, now)
 		s.mu.Lock()
