@@ -124,6 +124,16 @@ func newEnv(buffer int, opts []Option) *env {
 // emit stamps, publishes and logs an event.
 func (e *env) emit(ev Event, restart string) { e.emitAt(ev, restart, e.clock.Now()) }
 
+// unheard reports whether n events of the supervisor at path, published
+// now, would reach neither the log nor a subscriber (see bus.unheard): the
+// fast path then does not make them.
+func (e *env) unheard(path string, n int) bool {
+	if e.log.GetLevel() <= zerolog.ErrorLevel && zerolog.GlobalLevel() <= zerolog.ErrorLevel {
+		return false // the log may take them (see reportOf)
+	}
+	return e.bus.unheard(path, n)
+}
+
 // emitAt is emit for an event that happened at now, a time its caller has
 // read already: reading the clock is not free.
 func (e *env) emitAt(ev Event, restart string, now time.Time) {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/arbor-go/arbor/actor"
@@ -95,8 +96,11 @@ func (k EventKind) String() string {
 // the tree's own decisions never depend on them, and a subscriber that falls
 // behind loses events (and learns how many through a Lagged event).
 type Event struct {
-	// Seq orders the events of one tree: it grows by one per event. Lagged
-	// events, which are per subscriber, carry 0.
+	// Seq orders the events of one tree: it grows by one per event that a
+	// subscriber with room or the log takes, so that a subscription to the
+	// whole tree that keeps pace sees no gap. Across a Lagged it may skip
+	// by up to the count the Lagged gives, not more. Lagged events, which
+	// are per subscriber, carry 0.
 	Seq uint64
 	// Time is when the event happened, by the tree's clock.
 	Time time.Time
@@ -162,11 +166,25 @@ func (e Event) String() string {
 // a full subscriber loses the event, and is told how many it lost as soon as
 // it has room again, or at the end.
 type bus struct {
-	mu     sync.Mutex
-	seq    uint64          // the last event's number
-	subs   []*Subscription // a slice: publishing ranges over it for every event, and a map's iteration costs more
+	mu   sync.Mutex
+	seq  uint64          // the last event's number
+	subs []*Subscription // a slice: publishing ranges over it for every event, and a map's iteration costs more
+	// live is subs for unheard, which reads it without mu: every change
+	// makes a new slice, and stores it here too (nil once closed).
+	live   atomic.Pointer[[]*Subscription]
 	closed bool
 	buffer int
+}
+
+// setSubs replaces the subscribers with subs, a slice that no one else
+// holds. b.mu must be held.
+func (b *bus) setSubs(subs []*Subscription) {
+	b.subs = subs
+	if len(subs) == 0 {
+		b.live.Store(nil)
+		return
+	}
+	b.live.Store(&subs)
 }
 
 func newBus(buffer int) *bus {
@@ -183,8 +201,8 @@ type Subscription struct {
 	prefix  string
 	below   string // prefix + "/": the start of the paths under it
 	ch      chan Event
-	dropped uint64 // guarded by b.mu
-	closed  bool   // guarded by b.mu
+	dropped atomic.Uint64 // taken back under b.mu; unheard adds to it without
+	closed  bool          // guarded by b.mu
 }
 
 func (b *bus) subscribe(prefix string, buffer int) *Subscription {
@@ -201,7 +219,7 @@ func (b *bus) subscribe(prefix string, buffer int) *Subscription {
 		close(s.ch)
 		return s
 	}
-	b.subs = append(b.subs, s)
+	b.setSubs(append(slices.Clip(b.subs), s)) // a new array: unheard may be reading the old
 	return s
 }
 
@@ -217,7 +235,7 @@ func (s *Subscription) Close() {
 		return
 	}
 	s.closed = true
-	s.b.subs = slices.DeleteFunc(s.b.subs, func(x *Subscription) bool { return x == s })
+	s.b.setSubs(slices.DeleteFunc(slices.Clone(s.b.subs), func(x *Subscription) bool { return x == s }))
 	close(s.ch)
 }
 
@@ -225,6 +243,35 @@ func (s *Subscription) Close() {
 func (s *Subscription) under(path string) bool {
 	return path == s.prefix || strings.HasPrefix(path, s.below)
 }
+
+// unheard reports whether n events of the supervisor at path, published
+// now, would reach no subscriber: none is under it, or each one under it is
+// full. It then counts the n events lost by each full one, as publish would,
+// and the caller may skip making the events: they are not numbered. It does
+// not take b.mu, so that a crash with no one to hear of it, or only a
+// stalled subscriber, costs no lock. A subscriber that reads meanwhile
+// loses them as if they had come a moment earlier.
+func (b *bus) unheard(path string, n int) bool {
+	subs := b.live.Load()
+	if subs == nil {
+		return true
+	}
+	for _, s := range *subs {
+		if s.under(path) && s.room() > 0 {
+			return false
+		}
+	}
+	for _, s := range *subs {
+		if s.under(path) {
+			s.dropped.Add(uint64(n))
+		}
+	}
+	return true
+}
+
+// room is how many events s can take, but for the slot kept for the news
+// of the end (see close); it only grows meanwhile: the reader takes.
+func (s *Subscription) room() int { return cap(s.ch) - len(s.ch) - 1 }
 
 // publish numbers the events in evs, in order, and delivers each to the
 // subscribers under its supervisor. Events published together take the lock
@@ -249,23 +296,23 @@ func (b *bus) publish(evs []Event) {
 // deliver sends e to s, if it has room, after the news of what it missed.
 // b.mu must be held: it is the only sender.
 func (s *Subscription) deliver(e *Event) {
-	// Room left, but for the slot kept for the news of the end (see close);
-	// it only grows meanwhile: the reader takes.
-	free := cap(s.ch) - len(s.ch) - 1
-	switch {
-	case free <= 0:
-		s.dropped++ // a stalled subscriber costs no more than this
+	free := s.room()
+	if free <= 0 {
+		s.dropped.Add(1) // a stalled subscriber costs no more than this
 		return
-	case s.dropped > 0 && free == 1:
-		// Room for the news only: it counts this event too. Delivering the
-		// news and dropping the event would start the next delivery in the
-		// same state, and a buffer of one would never see an event again.
-		s.ch <- Event{Time: e.Time, Kind: Lagged, Supervisor: s.prefix, Dropped: s.dropped + 1}
-		s.dropped = 0
-		return
-	case s.dropped > 0:
-		s.ch <- Event{Time: e.Time, Kind: Lagged, Supervisor: s.prefix, Dropped: s.dropped}
-		s.dropped = 0
+	}
+	// What unheard adds meanwhile stays for the next news.
+	if d := s.dropped.Load(); d > 0 {
+		s.dropped.Add(-d)
+		if free == 1 {
+			// Room for the news only: it counts this event too.
+			// Delivering the news and dropping the event would start
+			// the next delivery in the same state, and a buffer of one
+			// would never see an event again.
+			s.ch <- Event{Time: e.Time, Kind: Lagged, Supervisor: s.prefix, Dropped: d + 1}
+			return
+		}
+		s.ch <- Event{Time: e.Time, Kind: Lagged, Supervisor: s.prefix, Dropped: d}
 	}
 	s.ch <- *e
 }
@@ -278,12 +325,11 @@ func (b *bus) close() {
 	defer b.mu.Unlock()
 	b.closed = true
 	for _, s := range b.subs {
-		if s.dropped > 0 {
-			s.ch <- Event{Time: time.Now(), Kind: Lagged, Supervisor: s.prefix, Dropped: s.dropped}
-			s.dropped = 0
+		if d := s.dropped.Swap(0); d > 0 {
+			s.ch <- Event{Time: time.Now(), Kind: Lagged, Supervisor: s.prefix, Dropped: d}
 		}
 		s.closed = true
 		close(s.ch)
 	}
-	b.subs = nil
+	b.setSubs(nil)
 }

@@ -347,3 +347,73 @@ func TestSubscribeCapsItsBuffer(t *testing.T) {
 		sub.Close()
 	}
 }
+
+// A crash that no subscriber with room hears of makes no events on the fast
+// path, yet a stalled subscriber still learns how many it lost: the Lagged
+// it gets once it reads counts each event of each crash. Without the fast
+// path the count is the same.
+func TestLaggedCountsCrashesNoOneHeard(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		opts []tree.Option
+	}{{"fast path", nil}, {"slow path", []tree.Option{tree.WithoutFastPath()}}} {
+		t.Run(mode.name, func(t *testing.T) {
+			ctx := context.Background()
+			sup := start(t, tree.Spec{Intensity: strategy.Intensity{MaxRestarts: 100, Period: time.Minute},
+				Children: []tree.ChildSpec{worker("a", nil)}}, mode.opts...)
+			sub := sup.Subscribe(1) // the only subscriber: full after one event
+			defer sub.Close()
+			a := refOf(t, sup, "a")
+			const crashes = 5
+			for i := range crashes {
+				require.NoError(t, a.Send("panic"))
+				// Answered by the next incarnation: the restart is over.
+				inc, err := actor.CallAs[uint64](ctx, a, "inc?")
+				require.NoError(t, err)
+				require.Equal(t, uint64(i+2), inc)
+			}
+			first := <-sub.Events()
+			assert.Equal(t, tree.ChildExited, first.Kind, "the buffer's one event")
+
+			// The next event finds room for the news only: the Lagged
+			// stands for it too.
+			require.NoError(t, sup.TerminateChild(ctx, "a"))
+			lag := <-sub.Events()
+			require.Equal(t, tree.Lagged, lag.Kind)
+			assert.Equal(t, uint64(3*crashes-1+1), lag.Dropped,
+				"three events a crash, but the first, and the ChildTerminated")
+		})
+	}
+}
+
+// Subscriptions made and closed while children crash on the fast path
+// neither race with it nor lose their end: each channel closes.
+func TestSubscribeWhileCrashing(t *testing.T) {
+	ctx := context.Background()
+	sup := start(t, tree.Spec{Intensity: strategy.Intensity{MaxRestarts: 10000, Period: time.Minute},
+		Children: []tree.ChildSpec{worker("a", nil)}})
+	a := refOf(t, sup, "a")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 200 {
+			require.NoError(t, a.Send("panic"))
+			_, err := actor.CallAs[uint64](ctx, a, "inc?")
+			require.NoError(t, err)
+		}
+	}()
+	subscribed := 0
+	for {
+		select {
+		case <-done:
+			assert.Positive(t, subscribed)
+			return
+		default:
+		}
+		sub := sup.Subscribe(2)
+		sub.Close()
+		for range sub.Events() { // up to its buffer, then closed
+		}
+		subscribed++
+	}
+}

@@ -97,12 +97,13 @@ func (h *fastHook) RestartNow(ref *actor.Ref, reason error) (actor.Actor, bool) 
 	s.mu.Unlock()
 
 	h.attempt, h.err, h.ignored = attempt, nil, false
-	restart := ch.r.restart.String()
-	evs := [2]Event{
-		{Kind: ChildExited, Supervisor: s.path, Child: ch.id, Ref: ref, Reason: reason, Stack: stackOf(reason)},
-		{Kind: ChildRestarting, Supervisor: s.path, Child: ch.id, Ref: ref, Attempt: attempt, Restarts: restarts},
+	if !s.env.unheard(s.path, 2) {
+		evs := [2]Event{
+			{Kind: ChildExited, Supervisor: s.path, Child: ch.id, Ref: ref, Reason: reason, Stack: stackOf(reason)},
+			{Kind: ChildRestarting, Supervisor: s.path, Child: ch.id, Ref: ref, Attempt: attempt, Restarts: restarts},
+		}
+		s.env.publishAt(evs[:], ch.r.restart.String(), now)
 	}
-	s.env.publishAt(evs[:], restart, now)
 	a, err := s.makeActor(ch) // a running child has a registry if it has a name
 	switch {
 	case err != nil:
@@ -122,8 +123,10 @@ func (h *fastHook) Restarted(ref *actor.Ref, err error) {
 	restart := ch.r.restart.String()
 	if err == nil {
 		now := s.env.clock.Now()
-		s.env.emitAt(Event{Kind: ChildRestarted, Supervisor: s.path, Child: ch.id, Ref: ref,
-			Attempt: h.attempt}, restart, now)
+		if !s.env.unheard(s.path, 1) {
+			s.env.emitAt(Event{Kind: ChildRestarted, Supervisor: s.path, Child: ch.id, Ref: ref,
+				Attempt: h.attempt}, restart, now)
+		}
 		s.mu.Lock()
 		ch.bo.Started(now)
 		ch.fastRef = ref
