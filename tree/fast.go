@@ -1,6 +1,8 @@
 package tree
 
 import (
+	"time"
+
 	"github.com/arbor-go/arbor/actor"
 	"github.com/arbor-go/arbor/strategy"
 )
@@ -32,8 +34,9 @@ type fastHook struct {
 	// Set by RestartNow for Restarted, both on the child's goroutine while
 	// the restart is in flight.
 	attempt int
-	err     error // the factory's failure
-	ignored bool  // the factory returned Ignore
+	decided time.Time // when RestartNow decided
+	err     error     // the factory's failure
+	ignored bool      // the factory returned Ignore
 }
 
 // fastFailed tells the supervisor that a restart decided on the fast path
@@ -96,7 +99,7 @@ func (h *fastHook) RestartNow(ref *actor.Ref, reason error) (actor.Actor, bool) 
 	s.inflight++
 	s.mu.Unlock()
 
-	h.attempt, h.err, h.ignored = attempt, nil, false
+	h.attempt, h.decided, h.err, h.ignored = attempt, now, nil, false
 	if !s.env.unheard(s.path, 2) {
 		evs := [2]Event{
 			{Kind: ChildExited, Supervisor: s.path, Child: ch.id, Ref: ref, Reason: reason, Stack: stackOf(reason)},
@@ -122,10 +125,17 @@ func (h *fastHook) Restarted(ref *actor.Ref, err error) {
 	s, ch := h.s, h.ch
 	restart := ch.r.restart.String()
 	if err == nil {
-		now := s.env.clock.Now()
+		// The clock is read only if the time serves: for the event, or
+		// for a backoff's ResetAfter. Without one (the fast path has no
+		// backoff delay), any start resets the attempts, and the
+		// decision's time marks the start as well as a new reading.
+		now := h.decided
 		if !s.env.unheard(s.path, 1) {
+			now = s.env.clock.Now()
 			s.env.emitAt(Event{Kind: ChildRestarted, Supervisor: s.path, Child: ch.id, Ref: ref,
 				Attempt: h.attempt}, restart, now)
+		} else if ch.r.backoff.ResetAfter > 0 {
+			now = s.env.clock.Now()
 		}
 		s.mu.Lock()
 		ch.bo.Started(now)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/arbor-go/arbor/actor"
+	"github.com/arbor-go/arbor/clock"
 	"github.com/arbor-go/arbor/registry"
 	"github.com/arbor-go/arbor/strategy"
 	"github.com/arbor-go/arbor/tree"
@@ -469,6 +470,54 @@ func TestInitErrorWrappingErrStoppedIsAFailedStart(t *testing.T) {
 			inc, err := actor.CallAs[uint64](context.Background(), w, "inc?")
 			require.NoError(t, err)
 			assert.Equal(t, uint64(2), inc, "the failed start counted no incarnation")
+		})
+	}
+}
+
+// advancingInit is a probe whose Init, from its second incarnation on,
+// moves a fake clock on: a restart that takes that long.
+type advancingInit struct {
+	probe
+	clock *clock.Fake
+	by    time.Duration
+}
+
+func (a *advancingInit) Init(c *actor.Context) error {
+	if c.Incarnation() > 1 {
+		a.clock.Advance(a.by)
+	}
+	return nil
+}
+
+// A child restarted at once but with a ResetAfter counts its run from when
+// its restart finished, not from when it was decided, even when no one
+// hears of the restart: a crash right after a restart that took longer than
+// ResetAfter is the next attempt, not the first again. Without the fast
+// path it is the same.
+func TestResetAfterCountsFromTheRestartsEnd(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		opts []tree.Option
+	}{{"fast path", nil}, {"slow path", []tree.Option{tree.WithoutFastPath()}}} {
+		t.Run(mode.name, func(t *testing.T) {
+			ctx := context.Background()
+			fc := clock.NewFake(time.Unix(1000, 0))
+			sup := start(t, tree.Spec{Intensity: strategy.Intensity{MaxRestarts: 100, Period: time.Hour},
+				Children: []tree.ChildSpec{tree.Worker("a", func() actor.Actor {
+					return &advancingInit{clock: fc, by: 2 * time.Minute}
+				}, tree.Backoff(strategy.Backoff{ResetAfter: time.Minute}))},
+			}, append([]tree.Option{tree.WithClock(fc)}, mode.opts...)...)
+			a := refOf(t, sup, "a")
+
+			require.NoError(t, a.Send("panic")) // no one hears of it
+			inc, err := actor.CallAs[uint64](ctx, a, "inc?")
+			require.NoError(t, err)
+			require.Equal(t, uint64(2), inc)
+
+			next := events(t, sup)
+			require.NoError(t, a.Send("panic"))
+			e := next(tree.ChildRestarting, "a")
+			assert.Equal(t, 2, e.Attempt, "the run since the restart ended was too short to reset the attempts")
 		})
 	}
 }
