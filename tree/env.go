@@ -141,9 +141,9 @@ func (e *env) emitAt(ev Event, restart string, now time.Time) {
 	e.publishAt(evs[:], restart, now)
 }
 
-// publishAt stamps, publishes and logs one or two events that happened
-// together, at now, in order: they are numbered in a row, at the cost of one
-// lock.
+// publishAt stamps, publishes and logs one or two events of one supervisor
+// that happened together, at now, in order: they are numbered in a row, at
+// the cost of one lock, unless no one hears of them (see bus.unheard).
 func (e *env) publishAt(evs []Event, restart string, now time.Time) {
 	type report struct {
 		ev  *zerolog.Event
@@ -158,7 +158,9 @@ func (e *env) publishAt(evs []Event, restart string, now time.Time) {
 		logged = logged || reps[i].ev != nil
 	}
 	if !logged {
-		e.bus.publish(evs)
+		if !e.bus.unheard(evs[0].Supervisor, len(evs)) {
+			e.bus.publish(evs)
+		}
 		return
 	}
 	// Numbered and written under one lock, so that the reports of a tree,
