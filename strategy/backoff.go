@@ -225,7 +225,8 @@ func (j Jitter) Valid() error {
 // the supervisor's goroutine.
 type BackoffState struct {
 	attempt int
-	started time.Time // zero when the child has not started since the last Next
+	running bool      // the child has started since the last Next
+	started time.Time // when, if running: any time, the zero one too (a fake clock's)
 }
 
 // Next is called when the child has exited, or failed to start, and will be
@@ -234,10 +235,10 @@ type BackoffState struct {
 // Started, the count restarts at 1. A failed start is not a run: call Next
 // again without Started, and the count keeps growing.
 func (s *BackoffState) Next(b Backoff, now time.Time, rnd func() float64) (delay time.Duration, attempt int) {
-	if !s.started.IsZero() && now.Sub(s.started) >= b.resetAfter() {
+	if s.running && now.Sub(s.started) >= b.resetAfter() {
 		s.attempt = 0
 	}
-	s.started = time.Time{}
+	s.running = false
 	if s.attempt < math.MaxInt {
 		s.attempt++
 	}
@@ -246,7 +247,7 @@ func (s *BackoffState) Next(b Backoff, now time.Time, rnd func() float64) (delay
 
 // Started is called when the child has (re)started successfully: the run that
 // the reset rule measures begins at now.
-func (s *BackoffState) Started(now time.Time) { s.started = now }
+func (s *BackoffState) Started(now time.Time) { s.running, s.started = true, now }
 
 // Attempt returns the number of the latest attempt, 0 before the first.
 func (s *BackoffState) Attempt() int { return s.attempt }

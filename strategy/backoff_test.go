@@ -360,6 +360,15 @@ func TestBackoffState(t *testing.T) {
 		})
 	}
 
+	t.Run("a start at the zero time is a start", func(t *testing.T) {
+		// A fake clock may start at the zero time.
+		var s strategy.BackoffState
+		s.Next(strategy.None(), time.Time{}, nil)
+		s.Started(time.Time{})
+		_, attempt := s.Next(strategy.None(), time.Time{}, nil)
+		assert.Equal(t, 1, attempt, "the child ran: no backoff counts each run afresh")
+	})
+
 	t.Run("reset makes the next failure the first attempt", func(t *testing.T) {
 		var s strategy.BackoffState
 		assert.Equal(t, 0, s.Attempt())

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -416,4 +419,156 @@ func TestSubscribeWhileCrashing(t *testing.T) {
 		}
 		subscribed++
 	}
+}
+
+// Events no one hears take no number, on either path: a stalled subscriber
+// of the whole tree, once it reads again, sees the same numbers with or
+// without the fast path, and the same loss.
+func TestSeqIsTheSameOnBothPathsAfterALag(t *testing.T) {
+	run := func(opts ...tree.Option) (lag tree.Event, after tree.Event) {
+		ctx := context.Background()
+		sup := start(t, tree.Spec{Intensity: strategy.Intensity{MaxRestarts: 100, Period: time.Minute},
+			Children: []tree.ChildSpec{worker("a", nil)}}, opts...)
+		sub := sup.Subscribe(2)
+		defer sub.Close()
+		a := refOf(t, sup, "a")
+		for range 4 {
+			require.NoError(t, a.Send("panic"))
+			_, err := actor.CallAs[uint64](ctx, a, "inc?")
+			require.NoError(t, err)
+		}
+		recv(t, sub)
+		recv(t, sub) // the buffer's two events: the first crash's
+		require.NoError(t, sup.TerminateChild(ctx, "a"))
+		lag = recv(t, sub)
+		require.Equal(t, tree.Lagged, lag.Kind)
+		after = recv(t, sub)
+		require.Equal(t, tree.ChildTerminated, after.Kind)
+		return lag, after
+	}
+	fastLag, fastAfter := run()
+	slowLag, slowAfter := run(tree.WithoutFastPath())
+	assert.Equal(t, slowLag.Dropped, fastLag.Dropped, "the same loss")
+	assert.Equal(t, slowAfter.Seq, fastAfter.Seq, "the same event, the same number")
+}
+
+// With no subscriber and a log that writes nothing, the events of the start
+// and of a TerminateChild and RestartChild go to no one and take no number:
+// the first event a later subscriber sees is number 1.
+func TestSeqCountsOnlyEventsSomeoneHears(t *testing.T) {
+	ctx := context.Background()
+	sup := start(t, tree.Spec{Children: []tree.ChildSpec{worker("a", nil)}}) // zerolog.Nop
+	require.NoError(t, sup.TerminateChild(ctx, "a"))
+	_, err := sup.RestartChild(ctx, "a")
+	require.NoError(t, err)
+	sub := sup.Subscribe(16)
+	defer sub.Close()
+	require.NoError(t, sup.TerminateChild(ctx, "a"))
+	e := recv(t, sub)
+	require.Equal(t, tree.ChildTerminated, e.Kind)
+	assert.Equal(t, uint64(1), e.Seq)
+}
+
+// A slow subscriber of the whole tree, while children crash at once on
+// their own goroutines: what it receives and what its Lagged events count
+// add up to every event of the tree, its numbers grow, and they never skip
+// more than the Lagged before them count. The interleaving differs from run
+// to run; each round gives the subscriber another buffer.
+func TestLaggedCountsAddUpUnderConcurrentCrashes(t *testing.T) {
+	const children, crashes = 4, 200
+	for round := range 4 {
+		ctx := context.Background()
+		var specs []tree.ChildSpec
+		for i := range children {
+			specs = append(specs, worker(strconv.Itoa(i), nil))
+		}
+		sup, err := tree.Start(ctx, tree.Spec{Intensity: strategy.Intensity{MaxRestarts: 1 << 20, Period: time.Hour},
+			Children: specs}, quiet())
+		require.NoError(t, err)
+		sub := sup.Subscribe(1 + round)
+		var got []tree.Event
+		read := make(chan struct{})
+		go func() {
+			defer close(read)
+			for e := range sub.Events() {
+				got = append(got, e)
+				for range len(got) % 7 * 50 { // a reader of uneven pace
+					_ = time.Now()
+				}
+			}
+		}()
+		var crashing sync.WaitGroup
+		for i := range children {
+			ref := refOf(t, sup, strconv.Itoa(i))
+			crashing.Go(func() {
+				for range crashes {
+					_ = ref.Send("panic")
+					_, _ = actor.CallAs[uint64](ctx, ref, "inc?")
+				}
+			})
+		}
+		crashing.Wait()
+		sup.Stop(ctx)
+		<-read
+		var total, last, lagged uint64
+		for _, e := range got {
+			if e.Kind == tree.Lagged {
+				total += e.Dropped
+				lagged += e.Dropped
+				continue
+			}
+			total++
+			if last != 0 {
+				require.Greater(t, e.Seq, last, "round %d", round)
+				require.LessOrEqual(t, e.Seq-last-1, lagged, "round %d: a skip beyond the Lagged count", round)
+			}
+			last, lagged = e.Seq, 0
+		}
+		// Three events a crash, then each child's ChildTerminated and
+		// the SupervisorStopped.
+		assert.Equal(t, uint64(3*children*crashes+children+1), total, "round %d", round)
+	}
+}
+
+// A stalled subscriber sees the same events and the same losses with or
+// without the fast path, through a restart, a failed Init and a restart
+// that the factory ignores.
+func TestStalledSubscriberSeesTheSameOnBothPaths(t *testing.T) {
+	run := func(opts ...tree.Option) []string {
+		ctx := context.Background()
+		var dStarts, eStarts atomic.Int32
+		spec := tree.Spec{Intensity: strategy.Intensity{MaxRestarts: 100, Period: time.Hour},
+			Children: []tree.ChildSpec{
+				worker("a", nil),
+				tree.Worker("d", func() actor.Actor {
+					if dStarts.Add(1) == 2 {
+						return &probe{id: "d", initErr: func() error { return errBoom }}
+					}
+					return &probe{id: "d"}
+				}),
+				tree.Worker("e", func() actor.Actor {
+					if eStarts.Add(1) > 1 {
+						return tree.Ignore
+					}
+					return &probe{id: "e"}
+				}),
+			}}
+		sup, err := tree.Start(ctx, spec, append([]tree.Option{quiet()}, opts...)...)
+		require.NoError(t, err)
+		sub := sup.Subscribe(1)
+		a, d, e := refOf(t, sup, "a"), refOf(t, sup, "d"), refOf(t, sup, "e")
+		require.NoError(t, a.Send("panic"))
+		incarnation(t, a)
+		require.NoError(t, d.Send("crash"))
+		incarnation(t, d)
+		require.NoError(t, e.Send("crash"))
+		<-e.Done()
+		sup.Stop(ctx)
+		var out []string
+		for ev := range sub.Events() {
+			out = append(out, fmt.Sprintf("%v %s %d", ev.Kind, ev.Child, ev.Dropped))
+		}
+		return out
+	}
+	assert.Equal(t, run(tree.WithoutFastPath()), run())
 }

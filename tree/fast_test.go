@@ -521,3 +521,33 @@ func TestResetAfterCountsFromTheRestartsEnd(t *testing.T) {
 		})
 	}
 }
+
+// A child without backoff counts each run afresh: a crash after a restart
+// is attempt 1 again, even with a fake clock at the zero time (which the
+// backoff state once took for "never started") and a restart no one hears
+// of (which takes the decision's time for the start's).
+func TestNoBackoffCountsEachRunAfreshFromTheZeroTime(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		opts []tree.Option
+	}{{"fast path", nil}, {"slow path", []tree.Option{tree.WithoutFastPath()}}} {
+		t.Run(mode.name, func(t *testing.T) {
+			ctx := context.Background()
+			fc := clock.NewFake(time.Time{})
+			sup := start(t, tree.Spec{Intensity: strategy.Intensity{MaxRestarts: 100, Period: time.Hour},
+				Children: []tree.ChildSpec{worker("a", nil)},
+			}, append([]tree.Option{tree.WithClock(fc)}, mode.opts...)...)
+			a := refOf(t, sup, "a")
+
+			require.NoError(t, a.Send("panic")) // no one hears of it
+			inc, err := actor.CallAs[uint64](ctx, a, "inc?")
+			require.NoError(t, err)
+			require.Equal(t, uint64(2), inc)
+
+			next := events(t, sup)
+			require.NoError(t, a.Send("panic"))
+			e := next(tree.ChildRestarting, "a")
+			assert.Equal(t, 1, e.Attempt, "the child ran after its restart")
+		})
+	}
+}

@@ -199,3 +199,16 @@ func next(t *testing.T, ch <-chan string) string {
 		return ""
 	}
 }
+
+// recv reads the next event of sub within wait.
+func recv(t *testing.T, sub *tree.Subscription) tree.Event {
+	t.Helper()
+	select {
+	case e, ok := <-sub.Events():
+		require.True(t, ok, "the subscription closed")
+		return e
+	case <-time.After(wait):
+		require.FailNow(t, "no event")
+		return tree.Event{}
+	}
+}
