@@ -166,3 +166,27 @@ func TestStackFormatting(t *testing.T) {
 		assert.Contains(t, lines[1], "stack_test.go:")
 	})
 }
+
+// initPanics is an actor whose Init panics.
+type initPanics struct{ actor.Func }
+
+func (initPanics) Init(*actor.Context) error { panic("init") }
+
+// An Init that panics in a restart in place runs inside the recover of the
+// crash before, on top of that panic's frames: its stack is trimmed to Init
+// all the same, not returned whole.
+func TestPanicStackOfInitInARestartInPlace(t *testing.T) {
+	rs := newRestarter(func() (actor.Actor, bool) { return initPanics{}, true })
+	f := spawnFamily(t, actor.WithRestarter(rs))
+	require.NoError(t, f.child.Send(doFn(func(*actor.Context) error { explodeNotInlined("crash"); return nil })))
+	next(t, rs.calls) // asked
+	got, ok := next(t, rs.calls).(restarted)
+	require.True(t, ok)
+	var perr *actor.PanicError
+	require.ErrorAs(t, got.err, &perr)
+	assert.Equal(t, "init", perr.Value)
+	checkTrimmed(t, perr.Stack)
+	names := frameNames(perr.Stack)
+	require.NotEmpty(t, names)
+	assert.Equal(t, pkgPrefix+"initPanics.Init", names[0], "the stack starts at Init: %v", names)
+}

@@ -18,7 +18,8 @@ func TestRealNowAgreesWithTimeNow(t *testing.T) {
 		// drops the monotonic reading), unless the wall clock stepped.
 		require.False(t, got.Before(before), "Now went back before time.Now")
 		require.False(t, after.Before(got), "Now ran ahead of time.Now")
-		assert.WithinDuration(t, after.Round(0), got.Round(0), 10*time.Millisecond)
+		assert.WithinDuration(t, after.Round(0), got.Round(0), 10*time.Millisecond,
+			"only a step of the wall clock in this test would explain it")
 	}
 }
 
@@ -33,6 +34,8 @@ func TestRealNowTakesANewAnchorOnceTheOldIsStale(t *testing.T) {
 	assert.Equal(t, *a, got, "Now did not return the new anchor's reading")
 
 	fresh := Real().Now()
-	assert.Same(t, a, anchor.Load(), "a fresh anchor was replaced")
 	assert.False(t, fresh.Before(got))
+	if time.Since(*a) < anchorAge { // not so on a machine that stalled us for a second
+		assert.Same(t, a, anchor.Load(), "a fresh anchor was replaced")
+	}
 }
