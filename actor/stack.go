@@ -31,26 +31,29 @@ func (s Stack) Frames() []runtime.Frame {
 			break
 		}
 	}
-	// The user's frame comes after the innermost panic's machinery, and
-	// after a runtime function that panicked for the user (a nil map
-	// write, a failed conversion), which is not where the reader looks.
-	// An outer panic further down (an Init that panicked while a restart
-	// in place ran in the recover of the crash before) is not the one.
+	// The user's code that Arbor called ends at the first dispatch frame.
+	// Within it, the frame that panicked comes after the last panic's
+	// machinery (a value recovered and panicked again was raised at the
+	// first panic, below), and after a runtime function that panicked for
+	// the user (a nil map write, a failed conversion), which is not where
+	// the reader looks. A panic further down, past a dispatch frame, is
+	// another one's: that of the crash in whose recover a restart in
+	// place ran an Init that panicked.
 	start, end := 0, len(all)
-	for i, f := range all {
-		if isPanicFrame(f.Function) {
-			start = i + 1
-			break
-		}
-	}
-	for start < len(all) && isRuntimeFrame(all[start].Function) {
-		start++
-	}
-	for i := start + 1; i < len(all); i++ {
+	for i := 1; i < len(all); i++ {
 		if isDispatchFrame(all[i].Function) {
 			end = i
 			break
 		}
+	}
+	for i := end - 1; i >= 0; i-- {
+		if isPanicFrame(all[i].Function) {
+			start = i + 1
+			break
+		}
+	}
+	for start < end && isRuntimeFrame(all[start].Function) {
+		start++
 	}
 	if start >= end {
 		return all

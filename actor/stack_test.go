@@ -190,3 +190,44 @@ func TestPanicStackOfInitInARestartInPlace(t *testing.T) {
 	require.NotEmpty(t, names)
 	assert.Equal(t, pkgPrefix+"initPanics.Init", names[0], "the stack starts at Init: %v", names)
 }
+
+//go:noinline
+func writeNilMap() {
+	var m map[string]int
+	m["x"] = 1
+}
+
+// A Receive that recovers a panic to clean up and panics again with the
+// value (recover, log, re-panic) crashes with that value; its stack starts
+// where the value was first raised, without the runtime's machinery of
+// either panic.
+func TestPanicStackOfARepanicStartsWhereTheValueWasRaised(t *testing.T) {
+	tests := []struct {
+		name  string
+		first string
+		fire  func()
+	}{
+		{"a panic", pkgPrefix + "explodeNotInlined", func() { explodeNotInlined("first") }},
+		{"a runtime error", pkgPrefix + "writeNilMap", writeNilMap},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ref := mustSpawn(t, actor.Func(func(*actor.Context, any) error {
+				defer func() {
+					if v := recover(); v != nil {
+						panic(v) // cleaned up; let the actor crash as before
+					}
+				}()
+				tt.fire()
+				return nil
+			}))
+			require.NoError(t, ref.Send("go"))
+			var perr *actor.PanicError
+			require.ErrorAs(t, waitDone(t, ref), &perr)
+			names := frameNames(perr.Stack)
+			require.NotEmpty(t, names)
+			assert.Equal(t, tt.first, names[0], "the stack starts where the value was raised: %v", names)
+			checkTrimmed(t, perr.Stack)
+		})
+	}
+}
