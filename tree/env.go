@@ -141,33 +141,33 @@ func (e *env) emitAt(ev Event, restart string, now time.Time) {
 	e.publishAt(evs[:], restart, now)
 }
 
-// publishAt stamps, publishes and logs one or two events of one supervisor
-// that happened together, at now, in order: they are numbered in a row, at
-// the cost of one lock, unless no one hears of them (see bus.unheard).
+// publishAt stamps, publishes and logs one or two events that happened
+// together, at now, in order, at the cost of one lock: the same as
+// publishing each alone (see bus.publish).
 func (e *env) publishAt(evs []Event, restart string, now time.Time) {
 	type report struct {
 		ev  *zerolog.Event
 		msg string
 	}
 	var buf [2]report
+	var logs [2]bool
 	reps := buf[:len(evs)]
 	logged := false
 	for i := range evs {
 		evs[i].Time = now
 		reps[i].ev, reps[i].msg = reportOf(&e.log, &evs[i], restart) // the costly part, outside the lock
-		logged = logged || reps[i].ev != nil
+		logs[i] = reps[i].ev != nil
+		logged = logged || logs[i]
 	}
 	if !logged {
-		if !e.bus.unheard(evs[0].Supervisor, len(evs)) {
-			e.bus.publish(evs)
-		}
+		e.bus.publish(evs, logs[:len(evs)])
 		return
 	}
 	// Numbered and written under one lock, so that the reports of a tree,
 	// made on the goroutines of its supervisors and of its children (see
 	// fast.go), reach the log in the order of their numbers.
 	e.logMu.Lock()
-	e.bus.publish(evs)
+	e.bus.publish(evs, logs[:len(evs)])
 	for i, r := range reps {
 		if r.ev != nil {
 			r.ev.Uint64("seq", evs[i].Seq).Msg(r.msg)

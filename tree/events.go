@@ -256,14 +256,20 @@ func (b *bus) unheard(path string, n int) bool {
 	if subs == nil {
 		return true
 	}
-	for _, s := range *subs {
+	return lost(*subs, path, uint64(n))
+}
+
+// lost reports whether an event of the supervisor at path would reach none
+// of subs, and if so counts n events lost by each one under path.
+func lost(subs []*Subscription, path string, n uint64) bool {
+	for _, s := range subs {
 		if s.under(path) && s.room() > 0 {
 			return false
 		}
 	}
-	for _, s := range *subs {
+	for _, s := range subs {
 		if s.under(path) {
-			s.dropped.Add(uint64(n))
+			s.dropped.Add(n)
 		}
 	}
 	return true
@@ -274,15 +280,21 @@ func (b *bus) unheard(path string, n int) bool {
 func (s *Subscription) room() int { return cap(s.ch) - len(s.ch) - 1 }
 
 // publish numbers the events in evs, in order, and delivers each to the
-// subscribers under its supervisor. Events published together take the lock
-// once. Once the bus is closed, the events keep the number 0.
-func (b *bus) publish(evs []Event) {
+// subscribers under its supervisor, under one lock. An event that would
+// reach no subscriber is only counted lost, and takes no number, unless
+// logged says the log writes it: its report carries the number. Each event
+// is judged after the one before has been delivered, as if published
+// alone. Once the bus is closed, the events keep the number 0.
+func (b *bus) publish(evs []Event, logged []bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return
 	}
 	for i := range evs {
+		if !logged[i] && lost(b.subs, evs[i].Supervisor, 1) {
+			continue
+		}
 		b.seq++
 		evs[i].Seq = b.seq
 		for _, s := range b.subs {

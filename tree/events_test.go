@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -569,6 +570,75 @@ func TestStalledSubscriberSeesTheSameOnBothPaths(t *testing.T) {
 			out = append(out, fmt.Sprintf("%v %s %d", ev.Kind, ev.Child, ev.Dropped))
 		}
 		return out
+	}
+	assert.Equal(t, run(tree.WithoutFastPath()), run())
+}
+
+// seqsUnderErrorLog crashes a permanent child twice under a logger that
+// writes errors only, with no subscriber, then subscribes and crashes it
+// once more: it returns the number of each crash report and the
+// subscriber's events.
+func seqsUnderErrorLog(t *testing.T, opts ...tree.Option) (reports []string, seen []string) {
+	t.Helper()
+	var buf logBuffer
+	opts = append([]tree.Option{tree.WithLogger(zerolog.New(&buf).Level(zerolog.ErrorLevel))}, opts...)
+	sup, err := tree.Start(context.Background(), tree.Spec{Name: "r", Children: []tree.ChildSpec{worker("a", nil)}}, opts...)
+	require.NoError(t, err)
+	defer stopBounded(sup.Stop)
+	a := refOf(t, sup, "a")
+	for i := range 2 {
+		require.NoError(t, a.Send("panic"))
+		require.Equal(t, uint64(i+2), incarnation(t, a))
+		_, err := sup.WhichChildren(context.Background()) // the restart's events are out
+		require.NoError(t, err)
+	}
+	sub := sup.Subscribe(64)
+	defer sub.Close()
+	require.NoError(t, a.Send("panic"))
+	for range 3 {
+		seen = append(seen, recv(t, sub).String())
+	}
+	re := regexp.MustCompile(`"message":"child_terminated".*?"seq":(\d+)|"seq":(\d+)[^\n]*"message":"child_terminated"`)
+	for _, m := range re.FindAllStringSubmatch(buf.String(), -1) {
+		reports = append(reports, m[1]+m[2])
+	}
+	return reports, seen
+}
+
+// Under a logger that writes only errors, a crash's ChildExited is logged
+// and its ChildRestarting heard by no one: the two paths number them alike,
+// in the reports and for a later subscriber, though the fast path publishes
+// the two together.
+func TestSeqIsTheSameOnBothPathsUnderAnErrorLog(t *testing.T) {
+	fastReports, fastSeen := seqsUnderErrorLog(t)
+	slowReports, slowSeen := seqsUnderErrorLog(t, tree.WithoutFastPath())
+	assert.Equal(t, []string{"1", "2", "3"}, fastReports, "only the heard events were numbered")
+	assert.Equal(t, slowReports, fastReports, "the numbers of the crash reports")
+	assert.Equal(t, slowSeen, fastSeen, "a later subscriber's events")
+}
+
+// With a whole-tree subscriber whose buffer holds one event, a crash's
+// ChildExited fills it and its ChildRestarting is heard by no one: each
+// event is judged as if published alone, so that the subscriber sees the
+// same numbers on both paths.
+func TestSeqIsTheSameOnBothPathsWithABufferOfOne(t *testing.T) {
+	run := func(opts ...tree.Option) (seen []string) {
+		ctx := context.Background()
+		sup := start(t, tree.Spec{Children: []tree.ChildSpec{worker("a", nil)}}, opts...)
+		sub := sup.Subscribe(1)
+		defer sub.Close()
+		a := refOf(t, sup, "a")
+		require.NoError(t, a.Send("panic"))
+		require.Equal(t, uint64(2), incarnation(t, a))
+		_, err := sup.WhichChildren(ctx) // the restart's events are out
+		require.NoError(t, err)
+		seen = append(seen, recv(t, sub).String()) // the ChildExited; the rest was lost
+		require.NoError(t, sup.TerminateChild(ctx, "a"))
+		seen = append(seen, recv(t, sub).String()) // Lagged, counting the ChildTerminated too
+		_, err = sup.RestartChild(ctx, "a")
+		require.NoError(t, err)
+		seen = append(seen, recv(t, sub).String())
+		return seen
 	}
 	assert.Equal(t, run(tree.WithoutFastPath()), run())
 }
