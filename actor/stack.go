@@ -13,9 +13,12 @@ import (
 // which a crash that nobody reads never pays for.
 type Stack []uintptr
 
-// Frames resolves the stack into frames, from the one that panicked down to
-// the user's code that Arbor called: the runtime's panic machinery above it
-// and Arbor's dispatch loop below it are left out.
+// Frames resolves the stack into frames, from the one that raised the panic
+// down to the user's code that Arbor called, as Go's traceback shows them:
+// the runtime's panic machinery on top and Arbor's dispatch loop below are
+// left out. A panic that this one interrupted (a value recovered and
+// panicked again, a deferred function that failed during a panic) shows
+// below it, after its runtime.gopanic, as in Go's traceback.
 func (s Stack) Frames() []runtime.Frame {
 	if len(s) == 0 {
 		return nil
@@ -24,36 +27,53 @@ func (s Stack) Frames() []runtime.Frame {
 	all := make([]runtime.Frame, 0, len(s))
 	for {
 		f, more := frames.Next()
-		if !isWrapper(f) {
+		// Code the compiler wrote around a call is left out, as
+		// runtime.Callers leaves it, unless it raised the panic itself (a
+		// value method called through a nil pointer); so is the runtime's
+		// running of defers at a return, which only the walk of frame
+		// pointers sees.
+		raised := len(all) > 0 && isPanicFrame(all[len(all)-1].Function)
+		if (raised || !isWrapper(f)) && f.Function != "runtime.deferreturn" {
 			all = append(all, f)
 		}
 		if !more {
 			break
 		}
 	}
-	// The user's code that Arbor called ends at the first dispatch frame.
-	// Within it, the frame that panicked comes after the last panic's
-	// machinery (a value recovered and panicked again was raised at the
-	// first panic, below), and after a runtime function that panicked for
-	// the user (a nil map write, a failed conversion), which is not where
-	// the reader looks. A panic further down, past a dispatch frame, is
-	// another one's: that of the crash in whose recover a restart in
-	// place ran an Init that panicked.
+	// The frame that raised the panic comes after the innermost panic's
+	// machinery, and after a runtime function that panicked for the user
+	// (a nil map write, a failed conversion), which is not where the
+	// reader looks.
 	start, end := 0, len(all)
-	for i := 1; i < len(all); i++ {
-		if isDispatchFrame(all[i].Function) {
-			end = i
-			break
-		}
-	}
-	for i := end - 1; i >= 0; i-- {
-		if isPanicFrame(all[i].Function) {
+	for i, f := range all {
+		if isPanicFrame(f.Function) {
 			start = i + 1
 			break
 		}
 	}
-	for start < end && isRuntimeFrame(all[start].Function) {
+	for start < len(all) && isRuntimeFrame(all[start].Function) {
 		start++
+	}
+	// The user's code ends where Arbor called it: at the first run of
+	// dispatch frames that ends the stack, or that the runtime (the recover
+	// of a crash, in which a restart in place ran an Init that panicked)
+	// or Arbor (Spawn) called. A run that the user's code called is an API
+	// that ran a function of the user's at once (an end hook on a stopped
+	// actor): the user's code goes on below it.
+	for i := start + 1; i < len(all); {
+		if !isDispatchFrame(all[i].Function) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(all) && isDispatchFrame(all[j].Function) {
+			j++
+		}
+		if j == len(all) || isRuntimeFrame(all[j].Function) || strings.HasPrefix(all[j].Function, selfPkg) {
+			end = i
+			break
+		}
+		i = j
 	}
 	if start >= end {
 		return all

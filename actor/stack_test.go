@@ -197,37 +197,200 @@ func writeNilMap() {
 	m["x"] = 1
 }
 
+// checkNested asserts what the stack of a panic that interrupted another
+// must satisfy: it starts at a frame of the user's, holds the interrupted
+// panic's runtime.gopanic below it, as Go's traceback does, and ends
+// before Arbor's dispatch frames.
+func checkNested(t *testing.T, s actor.Stack) {
+	t.Helper()
+	names := frameNames(s)
+	require.NotEmpty(t, names)
+	assert.False(t, strings.HasPrefix(names[0], "runtime."), "the stack starts in the runtime: %v", names)
+	assert.Contains(t, names, "runtime.gopanic", "the interrupted panic is not shown: %v", names)
+	for _, n := range names {
+		assert.False(t, strings.HasPrefix(n, "github.com/arbor-go/arbor/actor.(*Ref)."),
+			"dispatch frame %s kept in %v", n, names)
+	}
+}
+
+// crashOf spawns an actor whose Receive runs body, sends it a message and
+// returns the *PanicError it crashed with.
+func crashOf(t *testing.T, body func() error) *actor.PanicError {
+	t.Helper()
+	ref := mustSpawn(t, actor.Func(func(*actor.Context, any) error { return body() }))
+	require.NoError(t, ref.Send("go"))
+	var perr *actor.PanicError
+	require.ErrorAs(t, waitDone(t, ref), &perr)
+	return perr
+}
+
+// indexOf returns the index of the first name that ends with suffix, or -1.
+func indexOf(names []string, suffix string) int {
+	for i, n := range names {
+		if strings.HasSuffix(n, suffix) {
+			return i
+		}
+	}
+	return -1
+}
+
 // A Receive that recovers a panic to clean up and panics again with the
-// value (recover, log, re-panic) crashes with that value; its stack starts
-// where the value was first raised, without the runtime's machinery of
-// either panic.
-func TestPanicStackOfARepanicStartsWhereTheValueWasRaised(t *testing.T) {
+// value (recover, log, re-panic) crashes with that value; as in Go's
+// traceback, its stack starts at the deferred function that panicked
+// again, and shows the first panic below it, down to where the value was
+// raised.
+func TestPanicStackOfARepanic(t *testing.T) {
 	tests := []struct {
 		name  string
 		first string
 		fire  func()
 	}{
-		{"a panic", pkgPrefix + "explodeNotInlined", func() { explodeNotInlined("first") }},
-		{"a runtime error", pkgPrefix + "writeNilMap", writeNilMap},
+		{"a panic", "explodeNotInlined", func() { explodeNotInlined("first") }},
+		{"a runtime error", "writeNilMap", writeNilMap},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ref := mustSpawn(t, actor.Func(func(*actor.Context, any) error {
+			where := make(chan string, 1)
+			perr := crashOf(t, func() error {
 				defer func() {
 					if v := recover(); v != nil {
+						where <- funcName()
 						panic(v) // cleaned up; let the actor crash as before
 					}
 				}()
 				tt.fire()
 				return nil
-			}))
-			require.NoError(t, ref.Send("go"))
-			var perr *actor.PanicError
-			require.ErrorAs(t, waitDone(t, ref), &perr)
+			})
 			names := frameNames(perr.Stack)
 			require.NotEmpty(t, names)
-			assert.Equal(t, tt.first, names[0], "the stack starts where the value was raised: %v", names)
-			checkTrimmed(t, perr.Stack)
+			assert.Equal(t, next(t, where), names[0], "the stack starts where the value was panicked again: %v", names)
+			assert.Greater(t, indexOf(names, "."+tt.first), indexOf(names, "runtime.gopanic"),
+				"where the value was raised shows below the first panic: %v", names)
+			checkNested(t, perr.Stack)
 		})
 	}
+}
+
+// A deferred function that panics with a value of its own while another
+// panic unwinds (a cleanup that fails) is where the crash's value was
+// raised: the stack starts there, as Go's traceback does.
+func TestPanicStackOfAPanicInADeferredFunctionStartsThere(t *testing.T) {
+	t.Run("a deferred function of Receive panics during another panic", func(t *testing.T) {
+		where := make(chan string, 1)
+		perr := crashOf(t, func() error {
+			defer func() {
+				where <- funcName()
+				panic("cleanup failed") // not a re-panic: a value of its own
+			}()
+			writeNilMap()
+			return nil
+		})
+		assert.Equal(t, "cleanup failed", perr.Value)
+		names := frameNames(perr.Stack)
+		require.NotEmpty(t, names)
+		assert.Equal(t, next(t, where), names[0], "the stack starts where the crash's value was raised: %v", names)
+		checkNested(t, perr.Stack)
+	})
+
+	t.Run("NewPanicError in a recover nested in a deferred function", func(t *testing.T) {
+		inner := make(chan *actor.PanicError, 1)
+		crashOf(t, func() error {
+			defer func() {
+				if v := recover(); v != nil {
+					func() { // a cleanup guarded by the user's own recover
+						defer func() {
+							if w := recover(); w != nil {
+								inner <- actor.NewPanicError(w)
+							}
+						}()
+						explodeNotInlined("cleanup failed")
+					}()
+					panic(v)
+				}
+			}()
+			writeNilMap()
+			return nil
+		})
+		perr := next(t, inner)
+		assert.Equal(t, "cleanup failed", perr.Value)
+		names := frameNames(perr.Stack)
+		require.NotEmpty(t, names)
+		assert.Equal(t, pkgPrefix+"explodeNotInlined", names[0],
+			"the stack of the cleanup's panic starts where it was raised, not at the first crash: %v", names)
+		checkNested(t, perr.Stack)
+	})
+}
+
+// A defer that is not open-coded (in a loop, past eight defers, or in a
+// build without optimizations) runs at the function's return through
+// runtime.deferreturn, which the walk of frame pointers sees and
+// runtime.Callers does not: a panic there keeps no runtime frame.
+func TestPanicStackOfADeferredCallAtReturnHasNoRuntimeFrame(t *testing.T) {
+	where := make(chan string, 1)
+	perr := crashOf(t, func() error {
+		for range 1 {
+			defer func() {
+				where <- funcName()
+				panic("at return")
+			}()
+		}
+		return nil
+	})
+	names := frameNames(perr.Stack)
+	require.NotEmpty(t, names)
+	assert.Equal(t, next(t, where), names[0])
+	checkTrimmed(t, perr.Stack)
+}
+
+// nilValueActor has value methods: called through a nil *nilValueActor,
+// each panics in the compiler's wrapper, through runtime.panicwrap.
+type nilValueActor struct{ _ int }
+
+func (nilValueActor) Init(*actor.Context) error         { return nil }
+func (nilValueActor) Receive(*actor.Context, any) error { return nil }
+
+// nilValueReceiver is nilValueActor without Init.
+type nilValueReceiver struct{ _ int }
+
+func (nilValueReceiver) Receive(*actor.Context, any) error { return nil }
+
+// An actor given as a nil pointer whose methods have value receivers
+// panics in the wrapper the compiler wrote, which Go's traceback shows as
+// the panicking function: the stack is that wrapper, not the whole stack.
+func TestPanicStackOfANilPointerActorWithValueMethods(t *testing.T) {
+	t.Run("Init", func(t *testing.T) {
+		_, err := actor.Spawn(context.Background(), (*nilValueActor)(nil), actor.WithLogger(zerolog.Nop()))
+		var perr *actor.PanicError
+		require.ErrorAs(t, err, &perr)
+		checkTrimmed(t, perr.Stack)
+		assert.Equal(t, []string{pkgPrefix + "(*nilValueActor).Init"}, frameNames(perr.Stack))
+	})
+	t.Run("Receive", func(t *testing.T) {
+		ref := mustSpawn(t, (*nilValueReceiver)(nil))
+		require.NoError(t, ref.Send("go"))
+		var perr *actor.PanicError
+		require.ErrorAs(t, waitDone(t, ref), &perr)
+		checkTrimmed(t, perr.Stack)
+		assert.Equal(t, []string{pkgPrefix + "(*nilValueReceiver).Receive"}, frameNames(perr.Stack))
+	})
+}
+
+// OnStop, OnIncarnationEnd and AfterStop run f at once, on the caller's
+// goroutine, on an actor that has stopped. If f panics in a Receive, the
+// actor crashes, and its stack goes on from f down to the Receive that
+// called OnStop: the crash can be traced to its call.
+func TestPanicStackOfAnEndHookRunAtOnceKeepsItsCaller(t *testing.T) {
+	dead := mustSpawn(t, actor.Func(func(*actor.Context, any) error { return nil }))
+	stopOrKill(t, dead)
+	where := make(chan string, 1)
+	perr := crashOf(t, func() error {
+		where <- funcName()
+		dead.OnStop(func(*actor.Ref, error) { explodeNotInlined("hook") })
+		return nil
+	})
+	names := frameNames(perr.Stack)
+	require.NotEmpty(t, names)
+	assert.Equal(t, pkgPrefix+"explodeNotInlined", names[0])
+	assert.Contains(t, names, next(t, where), "the Receive that ran the hook is kept: %v", names)
+	assert.NotContains(t, names, "github.com/arbor-go/arbor/actor.(*Ref).batch", "the dispatch loop is cut: %v", names)
 }
