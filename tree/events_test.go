@@ -357,37 +357,32 @@ func TestSubscribeCapsItsBuffer(t *testing.T) {
 // it gets once it reads counts each event of each crash. Without the fast
 // path the count is the same.
 func TestLaggedCountsCrashesNoOneHeard(t *testing.T) {
-	for _, mode := range []struct {
-		name string
-		opts []tree.Option
-	}{{"fast path", nil}, {"slow path", []tree.Option{tree.WithoutFastPath()}}} {
-		t.Run(mode.name, func(t *testing.T) {
-			ctx := context.Background()
-			sup := start(t, tree.Spec{Intensity: strategy.Intensity{MaxRestarts: 100, Period: time.Minute},
-				Children: []tree.ChildSpec{worker("a", nil)}}, mode.opts...)
-			sub := sup.Subscribe(1) // the only subscriber: full after one event
-			defer sub.Close()
-			a := refOf(t, sup, "a")
-			const crashes = 5
-			for i := range crashes {
-				require.NoError(t, a.Send("panic"))
-				// Answered by the next incarnation: the restart is over.
-				inc, err := actor.CallAs[uint64](ctx, a, "inc?")
-				require.NoError(t, err)
-				require.Equal(t, uint64(i+2), inc)
-			}
-			first := <-sub.Events()
-			assert.Equal(t, tree.ChildExited, first.Kind, "the buffer's one event")
+	onBothPaths(t, func(t *testing.T, opts ...tree.Option) {
+		ctx := context.Background()
+		sup := start(t, tree.Spec{Intensity: strategy.Intensity{MaxRestarts: 100, Period: time.Minute},
+			Children: []tree.ChildSpec{worker("a", nil)}}, opts...)
+		sub := sup.Subscribe(1) // the only subscriber: full after one event
+		defer sub.Close()
+		a := refOf(t, sup, "a")
+		const crashes = 5
+		for i := range crashes {
+			require.NoError(t, a.Send("panic"))
+			// Answered by the next incarnation: the restart is over.
+			inc, err := actor.CallAs[uint64](ctx, a, "inc?")
+			require.NoError(t, err)
+			require.Equal(t, uint64(i+2), inc)
+		}
+		first := recv(t, sub)
+		assert.Equal(t, tree.ChildExited, first.Kind, "the buffer's one event")
 
-			// The next event finds room for the news only: the Lagged
-			// stands for it too.
-			require.NoError(t, sup.TerminateChild(ctx, "a"))
-			lag := <-sub.Events()
-			require.Equal(t, tree.Lagged, lag.Kind)
-			assert.Equal(t, uint64(3*crashes-1+1), lag.Dropped,
-				"three events a crash, but the first, and the ChildTerminated")
-		})
-	}
+		// The next event finds room for the news only: the Lagged stands
+		// for it too.
+		require.NoError(t, sup.TerminateChild(ctx, "a"))
+		lag := recv(t, sub)
+		require.Equal(t, tree.Lagged, lag.Kind)
+		assert.Equal(t, uint64(3*crashes-1+1), lag.Dropped,
+			"three events a crash, but the first, and the ChildTerminated")
+	})
 }
 
 // Subscriptions made and closed while children crash on the fast path

@@ -489,37 +489,44 @@ func (a *advancingInit) Init(c *actor.Context) error {
 	return nil
 }
 
+// onBothPaths runs f as two subtests: with the fast path and without it.
+func onBothPaths(t *testing.T, f func(t *testing.T, opts ...tree.Option)) {
+	t.Run("fast path", func(t *testing.T) { f(t) })
+	t.Run("slow path", func(t *testing.T) { f(t, tree.WithoutFastPath()) })
+}
+
+// attemptAfterAnUnheardRestart starts child "a" under the fake clock fc,
+// crashes it once with no one to hear of the restart, then once more, and
+// returns the attempt of the second restart.
+func attemptAfterAnUnheardRestart(t *testing.T, fc *clock.Fake, a tree.ChildSpec, opts ...tree.Option) int {
+	t.Helper()
+	ctx := context.Background()
+	sup := start(t, tree.Spec{Intensity: strategy.Intensity{MaxRestarts: 100, Period: time.Hour},
+		Children: []tree.ChildSpec{a}}, append([]tree.Option{tree.WithClock(fc)}, opts...)...)
+	ref := refOf(t, sup, "a")
+	require.NoError(t, ref.Send("panic")) // no one hears of it
+	inc, err := actor.CallAs[uint64](ctx, ref, "inc?")
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), inc)
+
+	next := events(t, sup)
+	require.NoError(t, ref.Send("panic"))
+	return next(tree.ChildRestarting, "a").Attempt
+}
+
 // A child restarted at once but with a ResetAfter counts its run from when
 // its restart finished, not from when it was decided, even when no one
 // hears of the restart: a crash right after a restart that took longer than
 // ResetAfter is the next attempt, not the first again. Without the fast
 // path it is the same.
 func TestResetAfterCountsFromTheRestartsEnd(t *testing.T) {
-	for _, mode := range []struct {
-		name string
-		opts []tree.Option
-	}{{"fast path", nil}, {"slow path", []tree.Option{tree.WithoutFastPath()}}} {
-		t.Run(mode.name, func(t *testing.T) {
-			ctx := context.Background()
-			fc := clock.NewFake(time.Unix(1000, 0))
-			sup := start(t, tree.Spec{Intensity: strategy.Intensity{MaxRestarts: 100, Period: time.Hour},
-				Children: []tree.ChildSpec{tree.Worker("a", func() actor.Actor {
-					return &advancingInit{clock: fc, by: 2 * time.Minute}
-				}, tree.Backoff(strategy.Backoff{ResetAfter: time.Minute}))},
-			}, append([]tree.Option{tree.WithClock(fc)}, mode.opts...)...)
-			a := refOf(t, sup, "a")
-
-			require.NoError(t, a.Send("panic")) // no one hears of it
-			inc, err := actor.CallAs[uint64](ctx, a, "inc?")
-			require.NoError(t, err)
-			require.Equal(t, uint64(2), inc)
-
-			next := events(t, sup)
-			require.NoError(t, a.Send("panic"))
-			e := next(tree.ChildRestarting, "a")
-			assert.Equal(t, 2, e.Attempt, "the run since the restart ended was too short to reset the attempts")
-		})
-	}
+	onBothPaths(t, func(t *testing.T, opts ...tree.Option) {
+		fc := clock.NewFake(time.Unix(1000, 0))
+		a := tree.Worker("a", func() actor.Actor { return &advancingInit{clock: fc, by: 2 * time.Minute} },
+			tree.Backoff(strategy.Backoff{ResetAfter: time.Minute}))
+		assert.Equal(t, 2, attemptAfterAnUnheardRestart(t, fc, a, opts...),
+			"the run since the restart ended was too short to reset the attempts")
+	})
 }
 
 // A child without backoff counts each run afresh: a crash after a restart
@@ -527,27 +534,8 @@ func TestResetAfterCountsFromTheRestartsEnd(t *testing.T) {
 // backoff state once took for "never started") and a restart no one hears
 // of (which takes the decision's time for the start's).
 func TestNoBackoffCountsEachRunAfreshFromTheZeroTime(t *testing.T) {
-	for _, mode := range []struct {
-		name string
-		opts []tree.Option
-	}{{"fast path", nil}, {"slow path", []tree.Option{tree.WithoutFastPath()}}} {
-		t.Run(mode.name, func(t *testing.T) {
-			ctx := context.Background()
-			fc := clock.NewFake(time.Time{})
-			sup := start(t, tree.Spec{Intensity: strategy.Intensity{MaxRestarts: 100, Period: time.Hour},
-				Children: []tree.ChildSpec{worker("a", nil)},
-			}, append([]tree.Option{tree.WithClock(fc)}, mode.opts...)...)
-			a := refOf(t, sup, "a")
-
-			require.NoError(t, a.Send("panic")) // no one hears of it
-			inc, err := actor.CallAs[uint64](ctx, a, "inc?")
-			require.NoError(t, err)
-			require.Equal(t, uint64(2), inc)
-
-			next := events(t, sup)
-			require.NoError(t, a.Send("panic"))
-			e := next(tree.ChildRestarting, "a")
-			assert.Equal(t, 1, e.Attempt, "the child ran after its restart")
-		})
-	}
+	onBothPaths(t, func(t *testing.T, opts ...tree.Option) {
+		fc := clock.NewFake(time.Time{})
+		assert.Equal(t, 1, attemptAfterAnUnheardRestart(t, fc, worker("a", nil), opts...), "the child ran after its restart")
+	})
 }
