@@ -377,20 +377,129 @@ func TestPanicStackOfANilPointerActorWithValueMethods(t *testing.T) {
 
 // OnStop, OnIncarnationEnd and AfterStop run f at once, on the caller's
 // goroutine, on an actor that has stopped. If f panics in a Receive, the
-// actor crashes, and its stack goes on from f down to the Receive that
-// called OnStop: the crash can be traced to its call.
-func TestPanicStackOfAnEndHookRunAtOnceKeepsItsCaller(t *testing.T) {
+// actor crashes, and its stack is the hook's, down to the hook: Arbor's
+// frames that ran it cut the stack, as they cut every function of the
+// user's that Arbor calls.
+func TestPanicStackOfAnEndHookRunAtOnce(t *testing.T) {
 	dead := mustSpawn(t, actor.Func(func(*actor.Context, any) error { return nil }))
 	stopOrKill(t, dead)
-	where := make(chan string, 1)
+	hook := make(chan string, 1)
 	perr := crashOf(t, func() error {
-		where <- funcName()
-		dead.OnStop(func(*actor.Ref, error) { explodeNotInlined("hook") })
+		dead.OnStop(func(*actor.Ref, error) {
+			hook <- funcName()
+			explodeNotInlined("hook")
+		})
+		return nil
+	})
+	assert.Equal(t, []string{pkgPrefix + "explodeNotInlined", next(t, hook)}, frameNames(perr.Stack))
+}
+
+// A deferred close(ch) that panics while another panic unwinds (a channel
+// closed twice) raised the crash's value: its stack must not be that of
+// the other panic, as if the first panic's line had closed the channel. The
+// interrupted panic shows below it, with its runtime.gopanic.
+func TestPanicStackOfADeferredCloseDuringAPanic(t *testing.T) {
+	perr := crashOf(t, func() error {
+		done := make(chan struct{})
+		close(done)
+		defer close(done) // closed twice: panics while "first" unwinds
+		explodeNotInlined("first")
+		return nil
+	})
+	rerr, ok := perr.Value.(runtime.Error)
+	require.True(t, ok, "the value is the close's runtime error, got %T", perr.Value)
+	assert.Contains(t, rerr.Error(), "close of closed channel")
+	names := frameNames(perr.Stack)
+	require.NotEmpty(t, names)
+	assert.NotEqual(t, pkgPrefix+"explodeNotInlined", names[0],
+		"the close's panic is not the first panic's: %v", names)
+	assert.Contains(t, names, "runtime.gopanic", "the interrupted panic is not shown: %v", names)
+}
+
+// A dead-letter hook is the user's code that Arbor calls: when it panics
+// as the actor ends with a message still queued (the actor's own goroutine
+// drains the mailbox), the logged stack ends at the hook, without Arbor's
+// frames: neither the dispatch frames nor the mailbox that called them.
+func TestPanicStackOfADeadLetterHookRunAsTheMailboxDrains(t *testing.T) {
+	sink := newLogSink()
+	inside := make(chan struct{})
+	g := newGate()
+	ref := mustSpawn(t, actor.Func(func(_ *actor.Context, msg any) error {
+		if msg == "block" {
+			close(inside)
+			<-g.ch
+			return errBoom
+		}
+		return nil
+	}), actor.WithLogger(sink.logger()),
+		actor.WithDeadLetters(func(actor.DeadLetter) { explodeNotInlined("dead letter") }))
+	require.NoError(t, ref.Send("block"))
+	next(t, inside)
+	require.NoError(t, ref.Send("queued")) // still queued as the actor ends
+	g.open()
+	line := sink.lineWith(t, "panic in the dead-letter hook")
+	stack, _ := line["stack"].(string)
+	var names []string
+	for _, l := range strings.Split(strings.TrimSuffix(stack, "\n"), "\n") {
+		if !strings.HasPrefix(l, "\t") {
+			names = append(names, l)
+		}
+	}
+	require.NotEmpty(t, names, "no stack logged")
+	assert.Equal(t, pkgPrefix+"explodeNotInlined", names[0])
+	for _, n := range names {
+		assert.False(t, strings.HasPrefix(n, "github.com/arbor-go/arbor/actor.(*Ref)."),
+			"dispatch frame %s kept in %v", n, names)
+		assert.False(t, strings.HasPrefix(n, "github.com/arbor-go/arbor/mailbox."),
+			"Arbor's mailbox frame %s kept in %v", n, names)
+	}
+}
+
+// The interrupted panic of a re-panic shows below it as Go's traceback
+// shows it: its runtime.gopanic, then the user's frame that faulted, without
+// the runtime functions that raised the fault for the user (runtime.panicmem
+// and runtime.sigpanic here), which the reported panic's top leaves out too.
+func TestPanicStackOfARepanicOfAFaultShowsNoRuntimeHelpers(t *testing.T) {
+	perr := crashOf(t, func() error {
+		defer func() {
+			if v := recover(); v != nil {
+				panic(v)
+			}
+		}()
+		dereference(nil)
 		return nil
 	})
 	names := frameNames(perr.Stack)
-	require.NotEmpty(t, names)
-	assert.Equal(t, pkgPrefix+"explodeNotInlined", names[0])
-	assert.Contains(t, names, next(t, where), "the Receive that ran the hook is kept: %v", names)
-	assert.NotContains(t, names, "github.com/arbor-go/arbor/actor.(*Ref).batch", "the dispatch loop is cut: %v", names)
+	require.Contains(t, names, "runtime.gopanic")
+	for _, n := range names {
+		if strings.HasPrefix(n, "runtime.") {
+			assert.Equal(t, "runtime.gopanic", n, "runtime frame kept below the interrupted panic: %v", names)
+		}
+	}
+}
+
+// gowrapHelper is a user's function whose name contains ".gowrap", as a
+// compiler-written go-statement wrapper's does.
+//
+//go:noinline
+func gowrapHelper() { explodeNotInlined("helper") }
+
+// deferwrapHelper is the same for ".deferwrap".
+//
+//go:noinline
+func deferwrapHelper() { explodeNotInlined("helper") }
+
+// Only code the compiler wrote is left out as a wrapper: a user's function
+// whose name merely contains ".gowrap" or ".deferwrap" is kept.
+func TestPanicStackKeepsAUserFunctionNamedLikeAWrapper(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		fn   func()
+	}{{"gowrapHelper", gowrapHelper}, {"deferwrapHelper", deferwrapHelper}} {
+		t.Run(tt.name, func(t *testing.T) {
+			perr := crashOf(t, func() error { tt.fn(); return nil })
+			names := frameNames(perr.Stack)
+			assert.Contains(t, names, pkgPrefix+tt.name, "the user's function is dropped: %v", names)
+		})
+	}
 }

@@ -232,3 +232,41 @@ func TestFactoryPanicStack(t *testing.T) {
 		assert.Contains(t, perr.Stack.String(), "panickyTemplate")
 	})
 }
+
+// initPanicsOnRestart is a worker whose Init panics: the factory gives it
+// for the restarts.
+type initPanicsOnRestart struct{ probe }
+
+func (*initPanicsOnRestart) Init(*actor.Context) error { panic("no restart today") }
+
+// An Init that panics as the supervisor restarts its child is the user's
+// code that Arbor called: the StartFailed's stack is Init's alone, on the
+// fast path (a restart in place) as through the supervisor's Receive
+// (actor.Ref.Restart), without Arbor's dispatch frames or the tree's.
+func TestInitPanicStackOnARestart(t *testing.T) {
+	for name, opts := range map[string][]tree.Option{
+		"fast path":         nil,
+		"without fast path": {tree.WithoutFastPath()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var calls atomic.Int32
+			factory := func() actor.Actor {
+				if calls.Add(1) > 1 {
+					return &initPanicsOnRestart{}
+				}
+				return &probe{id: "a"}
+			}
+			sup := start(t, tree.Spec{Intensity: strategy.Intensity{MaxRestarts: 1, Period: time.Hour},
+				Children: []tree.ChildSpec{tree.Worker("a", factory)}}, opts...)
+			ev := events(t, sup)
+			require.NoError(t, refOf(t, sup, "a").Send("panic"))
+			failed := ev(tree.StartFailed, "a")
+			var names []string
+			for _, f := range failed.Stack.Frames() {
+				names = append(names, f.Function)
+			}
+			assert.Equal(t, []string{"github.com/arbor-go/arbor/tree_test.(*initPanicsOnRestart).Init"}, names)
+			<-sup.Done()
+		})
+	}
+}
