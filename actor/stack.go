@@ -27,17 +27,22 @@ func (s Stack) Frames() []runtime.Frame {
 	}
 	frames := runtime.CallersFrames(s)
 	all := make([]runtime.Frame, 0, len(s))
-	top := true // no frame of the user's kept yet
+	top := false // right below a panic, before any frame of the user's
 	for {
 		f, more := frames.Next()
 		// Code the compiler wrote around a call is left out, as
-		// runtime.Callers leaves it, unless it raised the panic itself (a
-		// value method called through a nil pointer, a deferred close of
-		// a closed channel); so is the runtime's running of defers at a
-		// return, which only the walk of frame pointers sees.
-		if (top || !isWrapper(f)) && f.Function != "runtime.deferreturn" {
+		// runtime.Callers and Go's traceback leave it, unless it raised
+		// the panic itself (a value method called through a nil pointer);
+		// so is the runtime's running of defers at a return, and the
+		// wrapper of a generic function's instantiation, named as the
+		// function, which only the walk of frame pointers sees.
+		switch {
+		case f.Function == "runtime.deferreturn":
+		case isWrapper(f) && !top:
+		case len(all) > 0 && all[len(all)-1].Function == f.Function && all[len(all)-1].Entry != f.Entry:
+		default:
 			all = append(all, f)
-			top = top && isRuntimeFrame(f.Function)
+			top = isPanicFrame(f.Function) || top && isRuntimeFrame(f.Function)
 		}
 		if !more {
 			break
@@ -156,11 +161,29 @@ func recordIn[R pcRoom](v any, pcs []uintptr) *PanicError {
 
 const selfPkg = "github.com/arbor-go/arbor/actor."
 
-// isDispatchFrame reports whether fn is part of the runtime loop that calls the
-// user's code, as opposed to a user's function that happens to live in this
+// arborCallers are the packages of Arbor's whose code calls the user's: the
+// supervisors (factories), the registry (observers), the mailbox (through
+// the actor's dead-letter hook).
+var arborCallers = [...]string{
+	"github.com/arbor-go/arbor/tree.",
+	"github.com/arbor-go/arbor/registry.",
+	"github.com/arbor-go/arbor/mailbox.",
+}
+
+// isDispatchFrame reports whether fn is Arbor's code that calls the user's:
+// the actor's runtime loop and its hooks, or the other packages that call
+// the user's code; not a user's function that happens to live in this
 // package (such as a Func adapter, which is kept).
 func isDispatchFrame(fn string) bool {
-	return strings.HasPrefix(fn, selfPkg+"(*Ref).") || fn == "runtime.goexit"
+	if strings.HasPrefix(fn, selfPkg+"(*Ref).") || fn == "runtime.goexit" {
+		return true
+	}
+	for _, p := range arborCallers {
+		if strings.HasPrefix(fn, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // isWrapper reports whether f is code the compiler wrote around a call (a

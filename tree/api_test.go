@@ -270,3 +270,32 @@ func TestInitPanicStackOnARestart(t *testing.T) {
 		})
 	}
 }
+
+// nilMaker has a value method New: called through a nil *nilMaker, it
+// panics in the compiler's wrapper (*nilMaker).New, which Go's traceback
+// shows as the panicking function.
+type nilMaker struct{ _ int }
+
+func (nilMaker) New() actor.Actor { return &probe{id: "n"} }
+
+type maker interface{ New() actor.Actor }
+
+// A factory that panics in a compiler's wrapper (a method value of an
+// interface holding a nil pointer) fails the start with a stack that starts
+// at that wrapper, as an actor's crash does, and ends there: the tree's
+// frames that called the factory are Arbor's, cut as the actor's are.
+func TestFactoryPanicStackStartsAtTheWrapperThatPanicked(t *testing.T) {
+	sup := start(t, tree.Spec{})
+	var m maker = (*nilMaker)(nil)
+	_, err := sup.StartChild(context.Background(), tree.Worker("w", m.New))
+	var perr *actor.PanicError
+	require.ErrorAs(t, err, &perr)
+	frames := perr.Stack.Frames()
+	require.NotEmpty(t, frames)
+	var names []string
+	for _, f := range frames {
+		names = append(names, f.Function)
+	}
+	assert.Equal(t, []string{"github.com/arbor-go/arbor/tree_test.(*nilMaker).New"}, names,
+		"the wrapper that panicked, without the tree's frames that called it")
+}
