@@ -2,6 +2,7 @@ package actor_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -593,4 +594,188 @@ func TestNewPanicErrorKeepsTheWrapperThatRaisedThePanic(t *testing.T) {
 		require.NotEmpty(t, names)
 		assert.Equal(t, want, names[0], "%v", names)
 	})
+}
+
+// count returns how many of names are exactly name.
+func count(names []string, name string) int {
+	n := 0
+	for _, x := range names {
+		if x == name {
+			n++
+		}
+	}
+	return n
+}
+
+// convert is a generic function that hands its value on as a string, to
+// the string instantiation of itself: one call at T=int, then T=string
+// (another shape, so another function at another entry, which Go's
+// traceback and runtime.Callers show as a frame of its own, under the same
+// printed name convert[...]).
+//
+//go:noinline
+func convert[T any](n int, v T) {
+	if n == 0 {
+		panic(fmt.Sprint("bottom: ", v))
+	}
+	convert[string](n-1, fmt.Sprint(v))
+}
+
+// relay is a generic actor decorator that forwards to the actor it wraps,
+// here a relay of another instantiation.
+type relay[T any] struct {
+	tag  T
+	next actor.Actor
+}
+
+//go:noinline
+func (r relay[T]) Receive(c *actor.Context, msg any) error {
+	if r.next == nil {
+		panic(fmt.Sprint("no next after ", r.tag))
+	}
+	return r.next.Receive(c, msg)
+}
+
+// A generic function or method that calls another instantiation of itself
+// (of another shape) runs in two real functions with the same printed name:
+// the stack shows both frames, as Go's traceback does, though it drops the
+// wrapper of an instantiation, which has that name too.
+func TestPanicStackKeepsEachInstantiationOfAGeneric(t *testing.T) {
+	t.Run("a generic function calling another instantiation of itself", func(t *testing.T) {
+		perr := crashOf(t, func() error { convert[int](2, 7); return nil })
+		names := frameNames(perr.Stack)
+		// convert[int](2) -> convert[string](1) -> convert[string](0), as Go shows it.
+		assert.Equal(t, 3, count(names, pkgPrefix+"convert[...]"), "%v", names)
+	})
+	t.Run("a generic method on a generic type at two instantiations", func(t *testing.T) {
+		ref := mustSpawn(t, relay[int]{tag: 1, next: relay[string]{tag: "inner"}})
+		require.NoError(t, ref.Send("go"))
+		var perr *actor.PanicError
+		require.ErrorAs(t, waitDone(t, ref), &perr)
+		names := frameNames(perr.Stack)
+		// relay[string].Receive (panics) <- relay[int].Receive (forwards) <- Arbor.
+		assert.Equal(t, []string{pkgPrefix + "relay[...].Receive", pkgPrefix + "relay[...].Receive"}, names)
+	})
+}
+
+// chain is a list whose walk recurses through an interface: walk is small
+// enough to be inlined at a direct call, while its calls to itself, through
+// the interface, are real calls.
+type walker interface{ walk(n int) }
+
+type chain struct{ next walker }
+
+func (c *chain) walk(n int) {
+	if n == 0 {
+		panic("end of the chain")
+	}
+	c.next.walk(n - 1)
+}
+
+// stepper recurses through a method value kept in a field.
+type stepper struct{ step func(int) }
+
+func (s *stepper) run(n int) {
+	if n == 0 {
+		panic("no more steps")
+	}
+	s.step(n - 1)
+}
+
+// selfCall is a function that is given itself, to call itself again.
+type selfCall func(self selfCall, n int)
+
+// A function that calls itself indirectly (through an interface, a method
+// value, a closure passed to itself) can be inlined at the first, direct,
+// call: that frame is the inlined function, whose Entry is its caller's,
+// under the same name as the real frame of the function above it. It is a
+// frame of its own (Go's traceback shows it, with the caller's line), not
+// the wrapper of a generic instantiation.
+func TestPanicStackKeepsTheInlinedFirstCallOfARecursion(t *testing.T) {
+	// rawCount is how many frames of name the unwinder itself reports,
+	// inlined ones included (runtime.CallersFrames, as Go's traceback).
+	rawCount := func(s actor.Stack, name string) int {
+		n := 0
+		frames := runtime.CallersFrames(s)
+		for {
+			f, more := frames.Next()
+			if f.Function == name {
+				n++
+			}
+			if !more {
+				return n
+			}
+		}
+	}
+	t.Run("through an interface", func(t *testing.T) {
+		perr := crashOf(t, func() error {
+			c := &chain{}
+			c.next = c
+			c.walk(2) // walk(2) -> walk(1) -> walk(0)
+			return nil
+		})
+		name := pkgPrefix + "(*chain).walk"
+		names := frameNames(perr.Stack)
+		require.Equal(t, 3, rawCount(perr.Stack, name), "the capture holds the three calls")
+		assert.Equal(t, 3, count(names, name), "%v", names)
+	})
+	t.Run("through a method value", func(t *testing.T) {
+		perr := crashOf(t, func() error {
+			s := &stepper{}
+			s.step = s.run
+			s.run(2)
+			return nil
+		})
+		name := pkgPrefix + "(*stepper).run"
+		names := frameNames(perr.Stack)
+		require.Equal(t, 3, rawCount(perr.Stack, name), "the capture holds the three calls")
+		assert.Equal(t, 3, count(names, name), "%v", names)
+	})
+	t.Run("through a closure given itself", func(t *testing.T) {
+		var name string
+		perr := crashOf(t, func() error {
+			countdown := selfCall(func(self selfCall, n int) {
+				if n == 0 {
+					name = funcName()
+					panic("liftoff")
+				}
+				self(self, n-1)
+			})
+			countdown(countdown, 2)
+			return nil
+		})
+		names := frameNames(perr.Stack)
+		require.Equal(t, 3, rawCount(perr.Stack, name), "the capture holds the three calls")
+		assert.Equal(t, 3, count(names, name), "%v", names)
+	})
+}
+
+// eqInner holds an interface, so that comparing it may panic; eqOuter holds
+// an array of them, which the compiler compares by calling the array's
+// equality function from eqOuter's.
+type eqInner struct{ v any }
+
+type eqOuter struct{ a [4]eqInner }
+
+//go:noinline
+func sameOuter(a, b eqOuter) bool { return a == b }
+
+// The compiler's equality functions (type:.eq.T) have no file of their
+// own, as its wrappers have not, but are no wrappers: the stack shows each
+// of them, as runtime.Callers and Go's traceback do. Comparing uncomparable values panics in the
+// innermost one, called from the outer struct's: Go's traceback shows
+// type:.eq.[...]...eqInner, then type:.eq....eqOuter, then sameOuter.
+func TestPanicStackKeepsTheCompilersEqualityFunctions(t *testing.T) {
+	perr := crashOf(t, func() error {
+		var a, b eqOuter
+		a.a[2].v, b.a[2].v = []int{1}, []int{1}
+		_ = sameOuter(a, b)
+		return nil
+	})
+	_, ok := perr.Value.(runtime.Error)
+	require.True(t, ok, "comparing uncomparable values is a runtime error: %v", perr.Value)
+	names := frameNames(perr.Stack)
+	require.GreaterOrEqual(t, len(names), 3, "%v", names)
+	assert.Equal(t, []string{"type:.eq." + pkgPrefix + "eqOuter", pkgPrefix + "sameOuter"}, names[1:3],
+		"the outer struct's equality function, below the array's, as Go's traceback shows it: %v", names)
 }
