@@ -214,8 +214,8 @@ func isWrapper(f runtime.Frame) bool {
 }
 
 // numbered reports whether fn ends in name and a number, as the compiler
-// names the wrappers of go and defer statements ("main.f.gowrap1"), which a
-// function of the user's ("main.gowrapHelper") cannot.
+// names the wrappers of go and defer statements ("main.f.gowrap1"): not
+// "main.gowrapHelper", but a function of the user's named gowrap1 too.
 func numbered(fn, name string) bool {
 	i := strings.LastIndex(fn, name)
 	if i < 0 || i+len(name) == len(fn) {

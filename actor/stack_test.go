@@ -707,29 +707,28 @@ func TestPanicStackKeepsTheInlinedFirstCallOfARecursion(t *testing.T) {
 			}
 		}
 	}
+	// threeCalls asserts that the stack of fire's crash shows name's
+	// three calls, as the capture holds them.
+	threeCalls := func(t *testing.T, name string, fire func()) {
+		t.Helper()
+		perr := crashOf(t, func() error { fire(); return nil })
+		names := frameNames(perr.Stack)
+		require.Equal(t, 3, rawCount(perr.Stack, name), "the capture holds the three calls")
+		assert.Equal(t, 3, count(names, name), "%v", names)
+	}
 	t.Run("through an interface", func(t *testing.T) {
-		perr := crashOf(t, func() error {
+		threeCalls(t, pkgPrefix+"(*chain).walk", func() {
 			c := &chain{}
 			c.next = c
 			c.walk(2) // walk(2) -> walk(1) -> walk(0)
-			return nil
 		})
-		name := pkgPrefix + "(*chain).walk"
-		names := frameNames(perr.Stack)
-		require.Equal(t, 3, rawCount(perr.Stack, name), "the capture holds the three calls")
-		assert.Equal(t, 3, count(names, name), "%v", names)
 	})
 	t.Run("through a method value", func(t *testing.T) {
-		perr := crashOf(t, func() error {
+		threeCalls(t, pkgPrefix+"(*stepper).run", func() {
 			s := &stepper{}
 			s.step = s.run
 			s.run(2)
-			return nil
 		})
-		name := pkgPrefix + "(*stepper).run"
-		names := frameNames(perr.Stack)
-		require.Equal(t, 3, rawCount(perr.Stack, name), "the capture holds the three calls")
-		assert.Equal(t, 3, count(names, name), "%v", names)
 	})
 	t.Run("through a closure given itself", func(t *testing.T) {
 		var name string
