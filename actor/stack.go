@@ -62,14 +62,21 @@ func (s Stack) Frames() []runtime.Frame {
 	for start < len(all) && isRuntimeFrame(all[start].Function) && !isPanicFrame(all[start].Function) {
 		start++
 	}
-	// The user's code ends where Arbor called it. Below the top, only an
-	// interrupted panic's runtime.gopanic is kept of the runtime's frames,
-	// as Go's traceback keeps it.
+	// The user's code ends where Arbor called it: at the first of Arbor's
+	// frames below a frame of the user's. Arbor's code that the user's
+	// called and that panicked itself (a method on a nil pointer) is kept,
+	// with what it inlined. Below the top, only an interrupted panic's
+	// runtime.gopanic is kept of the runtime's frames, as Go's traceback
+	// keeps it.
 	var out []runtime.Frame
-	for _, f := range all[start:] {
-		if isDispatchFrame(f.Function) {
+	user := false
+	for i := start; i < len(all); i++ {
+		f := all[i]
+		arbor := isDispatchFrame(f.Function) || inlinedIntoArbor(all, i)
+		if arbor && user {
 			break
 		}
+		user = user || !arbor && !isRuntimeFrame(f.Function)
 		if !isRuntimeFrame(f.Function) || f.Function == "runtime.gopanic" {
 			out = append(out, f)
 		}
@@ -173,6 +180,21 @@ func isInstantiationWrapper(f, below runtime.Frame) bool {
 	}
 	_, line := f.Func.FileLine(f.Entry)
 	return f.Line == line
+}
+
+// inlinedIntoArbor reports whether all[i] is a frame inlined into one of
+// Arbor's functions: it has no function of its own (Func is nil), and the
+// function it ran in is the next real frame, whose entry it carries.
+func inlinedIntoArbor(all []runtime.Frame, i int) bool {
+	if all[i].Func != nil {
+		return false
+	}
+	for _, f := range all[i+1:] {
+		if f.Func != nil {
+			return f.Entry == all[i].Entry && isDispatchFrame(f.Function)
+		}
+	}
+	return false
 }
 
 // arborCallers are the packages of Arbor's whose code calls the user's: the

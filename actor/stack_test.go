@@ -6,8 +6,11 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/arbor-go/arbor/actor"
+	"github.com/arbor-go/arbor/clock"
+	"github.com/arbor-go/arbor/strategy"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -777,4 +780,48 @@ func TestPanicStackKeepsTheCompilersEqualityFunctions(t *testing.T) {
 	require.GreaterOrEqual(t, len(names), 3, "%v", names)
 	assert.Equal(t, []string{"type:.eq." + pkgPrefix + "eqOuter", pkgPrefix + "sameOuter"}, names[1:3],
 		"the outer struct's equality function, below the array's, as Go's traceback shows it: %v", names)
+}
+
+// attemptOf reads the attempt of a backoff state that the caller forgot to
+// make: a nil *strategy.BackoffState.
+//
+//go:noinline
+func attemptOf(s *strategy.BackoffState) int { return s.Attempt() }
+
+// advance moves a fake clock that the caller forgot to make: a nil
+// *clock.Fake.
+//
+//go:noinline
+func advance(c *clock.Fake) { c.Advance(time.Second) }
+
+// A Receive that calls one of Arbor's own functions wrongly (on a nil
+// pointer) faults in Arbor's code, which calls nothing of the user's: the
+// stack shows it as Go's traceback does, from where it faulted down to the
+// user's Receive, without the runtime's panic machinery on top or Arbor's
+// dispatch frames below, and without losing the user's frames that called
+// it.
+func TestPanicStackOfAFaultInArborCodeTheUserCalled(t *testing.T) {
+	for _, tt := range []struct {
+		name, caller string
+		fire         func()
+	}{
+		{"strategy", "attemptOf", func() { attemptOf(nil) }},
+		{"clock", "advance", func() { advance(nil) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			perr := crashOf(t, func() error { tt.fire(); return nil })
+			names := frameNames(perr.Stack)
+			require.NotEmpty(t, names)
+			var odd []string
+			for _, n := range names {
+				if strings.HasPrefix(n, "runtime.") || strings.HasPrefix(n, "github.com/arbor-go/arbor/actor.(*Ref).") {
+					odd = append(odd, n)
+				}
+			}
+			assert.Empty(t, odd, "the runtime's or the dispatch loop's frames kept: %v", names)
+			assert.NotEqual(t, -1, indexOf(names, "."+tt.caller), "the user's function that called Arbor is lost: %v", names)
+			assert.Equal(t, "github.com/arbor-go/arbor/actor.Func.Receive", names[len(names)-1],
+				"not down to the user's Receive: %v", names)
+		})
+	}
 }
