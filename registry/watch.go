@@ -122,8 +122,12 @@ func (r *Registry) Watch(prefix string, buffer int) *Watch {
 func (w *Watch) Events() <-chan Event { return w.out }
 
 // Close stops the watch, closes its channel and releases its goroutine.
-// Events not yet received are lost. It is idempotent.
+// Events not yet received are lost. It is idempotent, and does nothing on a
+// Watch that Registry.Watch did not make (nil or the zero value).
 func (w *Watch) Close() {
+	if w == nil || w.r == nil {
+		return
+	}
 	w.once.Do(func() {
 		w.r.mu.Lock()
 		w.r.watches = slices.DeleteFunc(slices.Clone(w.r.watches), func(x *Watch) bool { return x == w })

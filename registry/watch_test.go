@@ -258,3 +258,10 @@ func TestWatchCapsItsBuffer(t *testing.T) {
 		assert.NotPanics(t, func() { reg.Watch("", n).Close() }, "%d", n)
 	}
 }
+
+// Closing a Watch that Registry.Watch did not make (nil, or the zero value)
+// does nothing, rather than panic inside the registry.
+func TestCloseOfAWatchNotMadeByTheRegistry(t *testing.T) {
+	assert.NotPanics(t, func() { (*registry.Watch)(nil).Close() })
+	assert.NotPanics(t, func() { new(registry.Watch).Close() })
+}

@@ -227,8 +227,13 @@ func (b *bus) subscribe(prefix string, buffer int) *Subscription {
 // stops.
 func (s *Subscription) Events() <-chan Event { return s.ch }
 
-// Close ends the subscription and closes its channel. It is idempotent.
+// Close ends the subscription and closes its channel. It is idempotent, and
+// does nothing on a Subscription that a tree did not make (nil or the zero
+// value).
 func (s *Subscription) Close() {
+	if s == nil || s.b == nil {
+		return
+	}
 	s.b.mu.Lock()
 	defer s.b.mu.Unlock()
 	if s.closed {

@@ -637,3 +637,10 @@ func TestSeqIsTheSameOnBothPathsWithABufferOfOne(t *testing.T) {
 	}
 	assert.Equal(t, run(tree.WithoutFastPath()), run())
 }
+
+// Closing a Subscription that no tree made (nil, or the zero value) does
+// nothing, rather than panic inside the tree.
+func TestCloseOfASubscriptionNotMadeByATree(t *testing.T) {
+	assert.NotPanics(t, func() { (*tree.Subscription)(nil).Close() })
+	assert.NotPanics(t, func() { new(tree.Subscription).Close() })
+}
