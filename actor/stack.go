@@ -3,7 +3,9 @@ package actor
 import (
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -76,7 +78,12 @@ func (s Stack) Frames() []runtime.Frame {
 		if arbor && user {
 			break
 		}
-		user = user || !arbor && !isRuntimeFrame(f.Function)
+		switch {
+		case f.Function == "runtime.gopanic":
+			user = false // an interrupted panic: its top is as this one's
+		case !arbor && !isRuntimeFrame(f.Function) && isUserFunc(f.Function):
+			user = true // the standard library's frames are neither
+		}
 		if !isRuntimeFrame(f.Function) || f.Function == "runtime.gopanic" {
 			out = append(out, f)
 		}
@@ -182,6 +189,50 @@ func isInstantiationWrapper(f, below runtime.Frame) bool {
 	return f.Line == line
 }
 
+// modules are the paths of the modules the program was built from, its
+// main module's and its dependencies', from its build information: a
+// function outside them, the runtime and Arbor is the standard library's.
+var modules = sync.OnceValue(func() []string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return nil
+	}
+	paths := []string{info.Main.Path}
+	for _, d := range info.Deps {
+		paths = append(paths, d.Path)
+	}
+	return paths
+})
+
+// isUserFunc reports whether fn belongs to the program's own code or its
+// dependencies rather than to the standard library, by its package's path.
+// Without build information, every function is taken for the user's.
+func isUserFunc(fn string) bool {
+	mods := modules()
+	if mods == nil {
+		return true
+	}
+	if strings.HasPrefix(fn, "type:") {
+		return false // the compiler's, for the types of any package
+	}
+	// The package's path ends at the first dot after its last slash.
+	slash := strings.LastIndex(fn, "/")
+	dot := strings.Index(fn[slash+1:], ".")
+	if dot < 0 {
+		return true
+	}
+	pkg := fn[:slash+1+dot]
+	if pkg == "main" {
+		return true
+	}
+	for _, m := range mods {
+		if m != "" && (pkg == m || strings.HasPrefix(pkg, m+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
 // inlinedIntoArbor reports whether all[i] is a frame inlined into one of
 // Arbor's functions: it has no function of its own (Func is nil), and the
 // function it ran in is the next real frame, whose entry it carries.
@@ -211,10 +262,10 @@ var arborCallers = [...]string{
 
 // isDispatchFrame reports whether fn is Arbor's code that calls the user's:
 // the actor's runtime loop and its hooks, or the other packages that call
-// the user's code; not a user's function that happens to live in this
-// package (such as a Func adapter, which is kept).
+// the user's code; not the Func adapter, which stands for the user's
+// function it calls.
 func isDispatchFrame(fn string) bool {
-	if strings.HasPrefix(fn, selfPkg+"(*Ref).") || fn == "runtime.goexit" {
+	if strings.HasPrefix(fn, selfPkg) && !strings.HasPrefix(fn, selfPkg+"Func.") || fn == "runtime.goexit" {
 		return true
 	}
 	for _, p := range arborCallers {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/arbor-go/arbor/actor"
 	"github.com/arbor-go/arbor/clock"
+	"github.com/arbor-go/arbor/mailbox"
 	"github.com/arbor-go/arbor/strategy"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
@@ -824,4 +825,116 @@ func TestPanicStackOfAFaultInArborCodeTheUserCalled(t *testing.T) {
 				"not down to the user's Receive: %v", names)
 		})
 	}
+}
+
+// allowOf records a restart in a window that the caller forgot to make: a
+// nil *strategy.Window.
+//
+//go:noinline
+func allowOf(w *strategy.Window) bool { return w.Allow(time.Time{}) }
+
+// A Receive that calls one of Arbor's functions wrongly (allowOf: a nil
+// *strategy.Window) and panics again from a deferred function, with
+// the value it recovered or with one of its own, crashes with a stack whose
+// interrupted panic shows below its runtime.gopanic as Go's traceback shows
+// it: from Arbor's frame that faulted down to the user's Receive. That
+// frame is the interrupted panic's top, to be kept as Arbor's code at the
+// reported panic's top is, not taken for Arbor's code that called the
+// deferred function above it.
+func TestPanicStackOfANestedPanicOverAFaultInArborCodeTheUserCalled(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		cleanup func()
+	}{
+		{"a re-panic", func() {
+			if v := recover(); v != nil {
+				panic(v)
+			}
+		}},
+		{"a cleanup that fails", func() { panic("cleanup failed") }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			perr := crashOf(t, func() error {
+				defer tt.cleanup()
+				allowOf(nil)
+				return nil
+			})
+			names := frameNames(perr.Stack)
+			gp := indexOf(names, "runtime.gopanic")
+			require.NotEqual(t, -1, gp, "the interrupted panic is not shown: %v", names)
+			assert.Greater(t, indexOf(names, "strategy.(*Window).Allow"), gp,
+				"Arbor's frame where the interrupted panic was raised is lost: %v", names)
+			assert.Greater(t, indexOf(names, ".allowOf"), gp,
+				"the user's function that called Arbor is lost: %v", names)
+			assert.Equal(t, "github.com/arbor-go/arbor/actor.Func.Receive", names[len(names)-1],
+				"not down to the user's Receive: %v", names)
+		})
+	}
+}
+
+// closedOf asks a mailbox that the caller forgot to make (nil) whether it is
+// closed: Closed, inlined here, faults in sync/atomic's Load, inlined into
+// Closed.
+//
+//go:noinline
+func closedOf(m *mailbox.Mailbox) bool { return m.Closed() }
+
+// pendingOf is closedOf for Pending.
+//
+//go:noinline
+func pendingOf(m *mailbox.Mailbox) bool { return m.Pending() }
+
+// A fault in the standard library's code that Arbor's code ran, called
+// wrongly by the user's (a nil *mailbox.Mailbox), is Arbor's code that
+// panicked at the top: the stack
+// keeps it down to the user's Receive, as Go's traceback does, and as it
+// does when Arbor's own frame faults (TestPanicStackOfAFaultInArborCodeTheUserCalled).
+// The standard library's frames on top are not the user's code that Arbor
+// called.
+func TestPanicStackOfAFaultInTheStandardLibraryUnderArborCodeTheUserCalled(t *testing.T) {
+	for _, tt := range []struct {
+		name, caller string
+		fire         func()
+	}{
+		{"Mailbox.Closed", "closedOf", func() { closedOf(nil) }},
+		{"Mailbox.Pending", "pendingOf", func() { pendingOf(nil) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			perr := crashOf(t, func() error { tt.fire(); return nil })
+			names := frameNames(perr.Stack)
+			require.NotEmpty(t, names)
+			assert.NotEqual(t, -1, indexOf(names, "."+tt.caller), "the user's function that called Arbor is lost: %v", names)
+			assert.Equal(t, "github.com/arbor-go/arbor/actor.Func.Receive", names[len(names)-1],
+				"not down to the user's Receive: %v", names)
+		})
+	}
+}
+
+// A mailbox's own OnDrop, given WithMailbox, is a hook of the user's that
+// Arbor runs at once from the Send that overflowed the mailbox: a panic in
+// it crashes the sender with a stack that shows down to the hook only, as
+// for an end hook run at once (TestPanicStackOfAnEndHookRunAtOnce), without
+// the closure of Arbor's that wraps the hook for the dead-letter count.
+func TestPanicStackOfAMailboxOnDropHook(t *testing.T) {
+	hook := make(chan string, 1)
+	ref := mustSpawn(t, actor.Func(func(c *actor.Context, msg any) error {
+		if msg == "go" {
+			_ = c.Self().Send("queued")  // fills the mailbox
+			_ = c.Self().Send("dropped") // overflows it: OnDrop panics
+		}
+		return nil
+	}), actor.WithMailbox(mailbox.Options{Capacity: 1, Policy: mailbox.DropNewest,
+		OnDrop: func(any) {
+			hook <- funcName()
+			explodeNotInlined("drop")
+		}}))
+	require.NoError(t, ref.Send("go"))
+	var perr *actor.PanicError
+	require.ErrorAs(t, waitDone(t, ref), &perr)
+	names := frameNames(perr.Stack)
+	for _, n := range names {
+		assert.False(t, strings.HasPrefix(n, "github.com/arbor-go/arbor/actor.") && !strings.HasPrefix(n, "github.com/arbor-go/arbor/actor.Func."),
+			"Arbor's frame %s kept: %v", n, names)
+	}
+	assert.Equal(t, []string{pkgPrefix + "explodeNotInlined", next(t, hook)}, names)
 }
