@@ -3,9 +3,7 @@ package actor
 import (
 	"fmt"
 	"runtime"
-	"runtime/debug"
 	"strings"
-	"sync"
 	"unsafe"
 )
 
@@ -81,8 +79,8 @@ func (s Stack) Frames() []runtime.Frame {
 		switch {
 		case f.Function == "runtime.gopanic":
 			user = false // an interrupted panic: its top is as this one's
-		case !arbor && !isRuntimeFrame(f.Function) && isUserFunc(f.Function):
-			user = true // the standard library's frames are neither
+		case !arbor && !isRuntimeFrame(f.Function):
+			user = true
 		}
 		if !isRuntimeFrame(f.Function) || f.Function == "runtime.gopanic" {
 			out = append(out, f)
@@ -187,50 +185,6 @@ func isInstantiationWrapper(f, below runtime.Frame) bool {
 	}
 	_, line := f.Func.FileLine(f.Entry)
 	return f.Line == line
-}
-
-// modules are the paths of the modules the program was built from, its
-// main module's and its dependencies', from its build information: a
-// function outside them, the runtime and Arbor is the standard library's.
-var modules = sync.OnceValue(func() []string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return nil
-	}
-	paths := []string{info.Main.Path}
-	for _, d := range info.Deps {
-		paths = append(paths, d.Path)
-	}
-	return paths
-})
-
-// isUserFunc reports whether fn belongs to the program's own code or its
-// dependencies rather than to the standard library, by its package's path.
-// Without build information, every function is taken for the user's.
-func isUserFunc(fn string) bool {
-	mods := modules()
-	if mods == nil {
-		return true
-	}
-	if strings.HasPrefix(fn, "type:") {
-		return false // the compiler's, for the types of any package
-	}
-	// The package's path ends at the first dot after its last slash.
-	slash := strings.LastIndex(fn, "/")
-	dot := strings.Index(fn[slash+1:], ".")
-	if dot < 0 {
-		return true
-	}
-	pkg := fn[:slash+1+dot]
-	if pkg == "main" {
-		return true
-	}
-	for _, m := range mods {
-		if m != "" && (pkg == m || strings.HasPrefix(pkg, m+"/")) {
-			return true
-		}
-	}
-	return false
 }
 
 // inlinedIntoArbor reports whether all[i] is a frame inlined into one of

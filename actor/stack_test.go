@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -872,44 +873,6 @@ func TestPanicStackOfANestedPanicOverAFaultInArborCodeTheUserCalled(t *testing.T
 	}
 }
 
-// closedOf asks a mailbox that the caller forgot to make (nil) whether it is
-// closed: Closed, inlined here, faults in sync/atomic's Load, inlined into
-// Closed.
-//
-//go:noinline
-func closedOf(m *mailbox.Mailbox) bool { return m.Closed() }
-
-// pendingOf is closedOf for Pending.
-//
-//go:noinline
-func pendingOf(m *mailbox.Mailbox) bool { return m.Pending() }
-
-// A fault in the standard library's code that Arbor's code ran, called
-// wrongly by the user's (a nil *mailbox.Mailbox), is Arbor's code that
-// panicked at the top: the stack
-// keeps it down to the user's Receive, as Go's traceback does, and as it
-// does when Arbor's own frame faults (TestPanicStackOfAFaultInArborCodeTheUserCalled).
-// The standard library's frames on top are not the user's code that Arbor
-// called.
-func TestPanicStackOfAFaultInTheStandardLibraryUnderArborCodeTheUserCalled(t *testing.T) {
-	for _, tt := range []struct {
-		name, caller string
-		fire         func()
-	}{
-		{"Mailbox.Closed", "closedOf", func() { closedOf(nil) }},
-		{"Mailbox.Pending", "pendingOf", func() { pendingOf(nil) }},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			perr := crashOf(t, func() error { tt.fire(); return nil })
-			names := frameNames(perr.Stack)
-			require.NotEmpty(t, names)
-			assert.NotEqual(t, -1, indexOf(names, "."+tt.caller), "the user's function that called Arbor is lost: %v", names)
-			assert.Equal(t, "github.com/arbor-go/arbor/actor.Func.Receive", names[len(names)-1],
-				"not down to the user's Receive: %v", names)
-		})
-	}
-}
-
 // A mailbox's own OnDrop, given WithMailbox, is a hook of the user's that
 // Arbor runs at once from the Send that overflowed the mailbox: a panic in
 // it crashes the sender with a stack that shows down to the hook only, as
@@ -937,4 +900,27 @@ func TestPanicStackOfAMailboxOnDropHook(t *testing.T) {
 			"Arbor's frame %s kept: %v", n, names)
 	}
 	assert.Equal(t, []string{pkgPrefix + "explodeNotInlined", next(t, hook)}, names)
+}
+
+// A mailbox's OnDrop hook that is a function of the standard library's (a
+// method value: remember the last dropped message in an atomic.Value) panics
+// when a dropped message has another type than the one stored before. The
+// hook is the user's code that Arbor calls, as in TestPanicStackOfAMailboxOnDropHook:
+// its stack ends at the hook, without Arbor's closure that wraps it, the
+// mailbox or Send below it.
+func TestPanicStackOfAStandardLibraryFunctionGivenAsAnOnDropHook(t *testing.T) {
+	var last atomic.Value
+	last.Store(0) // an int: the dropped string has another type
+	ref := mustSpawn(t, actor.Func(func(c *actor.Context, msg any) error {
+		if msg == "go" {
+			_ = c.Self().Send("queued")  // fills the mailbox
+			_ = c.Self().Send("dropped") // overflows it: OnDrop panics
+		}
+		return nil
+	}), actor.WithMailbox(mailbox.Options{Capacity: 1, Policy: mailbox.DropNewest, OnDrop: last.Store}))
+	require.NoError(t, ref.Send("go"))
+	var perr *actor.PanicError
+	require.ErrorAs(t, waitDone(t, ref), &perr)
+	assert.Equal(t, []string{"sync/atomic.(*Value).Store"}, frameNames(perr.Stack),
+		"Arbor's frames below the hook kept")
 }
