@@ -98,13 +98,7 @@ func TestPanicStackIsTrimmed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			where := make(chan string, 1)
-			ref := mustSpawn(t, actor.Func(func(*actor.Context, any) error {
-				tt.fire(where)
-				return nil
-			}))
-			require.NoError(t, ref.Send("go"))
-			var perr *actor.PanicError
-			require.ErrorAs(t, waitDone(t, ref), &perr)
+			perr := crashOf(t, func() error { tt.fire(where); return nil })
 			tt.value(t, perr.Value)
 			caller := next(t, where)
 			names := frameNames(perr.Stack)
@@ -161,10 +155,7 @@ func TestStackFormatting(t *testing.T) {
 	})
 
 	t.Run("a stack prints each function followed by its file and line", func(t *testing.T) {
-		ref := mustSpawn(t, actor.Func(func(*actor.Context, any) error { explodeNotInlined("fmt"); return nil }))
-		require.NoError(t, ref.Send("go"))
-		var perr *actor.PanicError
-		require.ErrorAs(t, waitDone(t, ref), &perr)
+		perr := crashOf(t, func() error { explodeNotInlined("fmt"); return nil })
 		lines := strings.Split(strings.TrimSuffix(perr.Stack.String(), "\n"), "\n")
 		require.Equal(t, 2*len(perr.Stack.Frames()), len(lines))
 		assert.Equal(t, pkgPrefix+"explodeNotInlined", lines[0])
@@ -226,7 +217,14 @@ func checkNested(t *testing.T, s actor.Stack) {
 // returns the *PanicError it crashed with.
 func crashOf(t *testing.T, body func() error) *actor.PanicError {
 	t.Helper()
-	ref := mustSpawn(t, actor.Func(func(*actor.Context, any) error { return body() }))
+	return panicOf(t, actor.Func(func(*actor.Context, any) error { return body() }))
+}
+
+// panicOf spawns a with opts, sends it a message and returns the
+// *PanicError it crashed with.
+func panicOf(t *testing.T, a actor.Actor, opts ...actor.Option) *actor.PanicError {
+	t.Helper()
+	ref := mustSpawn(t, a, opts...)
 	require.NoError(t, ref.Send("go"))
 	var perr *actor.PanicError
 	require.ErrorAs(t, waitDone(t, ref), &perr)
@@ -375,10 +373,7 @@ func TestPanicStackOfANilPointerActorWithValueMethods(t *testing.T) {
 		assert.Equal(t, []string{pkgPrefix + "(*nilValueActor).Init"}, frameNames(perr.Stack))
 	})
 	t.Run("Receive", func(t *testing.T) {
-		ref := mustSpawn(t, (*nilValueReceiver)(nil))
-		require.NoError(t, ref.Send("go"))
-		var perr *actor.PanicError
-		require.ErrorAs(t, waitDone(t, ref), &perr)
+		perr := panicOf(t, (*nilValueReceiver)(nil))
 		checkTrimmed(t, perr.Stack)
 		assert.Equal(t, []string{pkgPrefix + "(*nilValueReceiver).Receive"}, frameNames(perr.Stack))
 	})
@@ -537,17 +532,11 @@ func genericHandler[T any](_ *actor.Context, msg any) error {
 // file, the stack shows the user's function twice.
 func TestPanicStackOfAGenericFunctionShowsItOnce(t *testing.T) {
 	t.Run("a generic actor's Receive", func(t *testing.T) {
-		ref := mustSpawn(t, genericCrasher[string]{"generic"})
-		require.NoError(t, ref.Send("go"))
-		var perr *actor.PanicError
-		require.ErrorAs(t, waitDone(t, ref), &perr)
+		perr := panicOf(t, genericCrasher[string]{"generic"})
 		assert.Equal(t, []string{pkgPrefix + "genericCrasher[...].Receive"}, frameNames(perr.Stack))
 	})
 	t.Run("a generic function as actor.Func", func(t *testing.T) {
-		ref := mustSpawn(t, actor.Func(genericHandler[int]))
-		require.NoError(t, ref.Send("go"))
-		var perr *actor.PanicError
-		require.ErrorAs(t, waitDone(t, ref), &perr)
+		perr := panicOf(t, actor.Func(genericHandler[int]))
 		assert.Equal(t, []string{pkgPrefix + "genericHandler[...]", "github.com/arbor-go/arbor/actor.Func.Receive"},
 			frameNames(perr.Stack))
 	})
@@ -653,10 +642,7 @@ func TestPanicStackKeepsEachInstantiationOfAGeneric(t *testing.T) {
 		assert.Equal(t, 3, count(names, pkgPrefix+"convert[...]"), "%v", names)
 	})
 	t.Run("a generic method on a generic type at two instantiations", func(t *testing.T) {
-		ref := mustSpawn(t, relay[int]{tag: 1, next: relay[string]{tag: "inner"}})
-		require.NoError(t, ref.Send("go"))
-		var perr *actor.PanicError
-		require.ErrorAs(t, waitDone(t, ref), &perr)
+		perr := panicOf(t, relay[int]{tag: 1, next: relay[string]{tag: "inner"}})
 		names := frameNames(perr.Stack)
 		// relay[string].Receive (panics) <- relay[int].Receive (forwards) <- Arbor.
 		assert.Equal(t, []string{pkgPrefix + "relay[...].Receive", pkgPrefix + "relay[...].Receive"}, names)
@@ -873,6 +859,20 @@ func TestPanicStackOfANestedPanicOverAFaultInArborCodeTheUserCalled(t *testing.T
 	}
 }
 
+// dropPanicOf spawns an actor with a mailbox of one and onDrop, which fills
+// and overflows its own mailbox, and returns the *PanicError that onDrop's
+// panic crashed it with.
+func dropPanicOf(t *testing.T, onDrop func(any)) *actor.PanicError {
+	t.Helper()
+	return panicOf(t, actor.Func(func(c *actor.Context, msg any) error {
+		if msg == "go" {
+			_ = c.Self().Send("queued")  // fills the mailbox
+			_ = c.Self().Send("dropped") // overflows it: OnDrop panics
+		}
+		return nil
+	}), actor.WithMailbox(mailbox.Options{Capacity: 1, Policy: mailbox.DropNewest, OnDrop: onDrop}))
+}
+
 // A mailbox's own OnDrop, given WithMailbox, is a hook of the user's that
 // Arbor runs at once from the Send that overflowed the mailbox: a panic in
 // it crashes the sender with a stack that shows down to the hook only, as
@@ -880,20 +880,10 @@ func TestPanicStackOfANestedPanicOverAFaultInArborCodeTheUserCalled(t *testing.T
 // the closure of Arbor's that wraps the hook for the dead-letter count.
 func TestPanicStackOfAMailboxOnDropHook(t *testing.T) {
 	hook := make(chan string, 1)
-	ref := mustSpawn(t, actor.Func(func(c *actor.Context, msg any) error {
-		if msg == "go" {
-			_ = c.Self().Send("queued")  // fills the mailbox
-			_ = c.Self().Send("dropped") // overflows it: OnDrop panics
-		}
-		return nil
-	}), actor.WithMailbox(mailbox.Options{Capacity: 1, Policy: mailbox.DropNewest,
-		OnDrop: func(any) {
-			hook <- funcName()
-			explodeNotInlined("drop")
-		}}))
-	require.NoError(t, ref.Send("go"))
-	var perr *actor.PanicError
-	require.ErrorAs(t, waitDone(t, ref), &perr)
+	perr := dropPanicOf(t, func(any) {
+		hook <- funcName()
+		explodeNotInlined("drop")
+	})
 	names := frameNames(perr.Stack)
 	for _, n := range names {
 		assert.False(t, strings.HasPrefix(n, "github.com/arbor-go/arbor/actor.") && !strings.HasPrefix(n, "github.com/arbor-go/arbor/actor.Func."),
@@ -911,16 +901,7 @@ func TestPanicStackOfAMailboxOnDropHook(t *testing.T) {
 func TestPanicStackOfAStandardLibraryFunctionGivenAsAnOnDropHook(t *testing.T) {
 	var last atomic.Value
 	last.Store(0) // an int: the dropped string has another type
-	ref := mustSpawn(t, actor.Func(func(c *actor.Context, msg any) error {
-		if msg == "go" {
-			_ = c.Self().Send("queued")  // fills the mailbox
-			_ = c.Self().Send("dropped") // overflows it: OnDrop panics
-		}
-		return nil
-	}), actor.WithMailbox(mailbox.Options{Capacity: 1, Policy: mailbox.DropNewest, OnDrop: last.Store}))
-	require.NoError(t, ref.Send("go"))
-	var perr *actor.PanicError
-	require.ErrorAs(t, waitDone(t, ref), &perr)
+	perr := dropPanicOf(t, last.Store)
 	assert.Equal(t, []string{"sync/atomic.(*Value).Store"}, frameNames(perr.Stack),
 		"Arbor's frames below the hook kept")
 }
