@@ -128,7 +128,7 @@ func (e *env) emit(ev Event, restart string) { e.emitAt(ev, restart, e.clock.Now
 // now, would reach neither the log nor a subscriber (see bus.unheard): the
 // fast path then does not make them.
 func (e *env) unheard(path string, n int) bool {
-	if e.log.GetLevel() <= zerolog.ErrorLevel && zerolog.GlobalLevel() <= zerolog.ErrorLevel {
+	if writesReports(&e.log) {
 		return false // the log may take them (see reportOf)
 	}
 	return e.bus.unheard(path, n)

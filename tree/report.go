@@ -5,6 +5,12 @@ import (
 	"github.com/rs/zerolog"
 )
 
+// writesReports reports whether l writes any of the reports: the most
+// severe are at error level.
+func writesReports(l *zerolog.Logger) bool {
+	return l.GetLevel() <= zerolog.ErrorLevel && zerolog.GlobalLevel() <= zerolog.ErrorLevel
+}
+
 // reportOf builds the report of an event, as OTP's progress and error
 // reports: starts at info, crashes (and any exit of a permanent child) at
 // error with their reason and stack, the end of a transient or temporary
@@ -12,8 +18,8 @@ import (
 // event's sequence number and sends it with msg. It returns nil if the
 // logger's level leaves the report out.
 func reportOf(l *zerolog.Logger, e *Event, restart string) (*zerolog.Event, string) {
-	if l.GetLevel() > zerolog.ErrorLevel || zerolog.GlobalLevel() > zerolog.ErrorLevel {
-		return nil, "" // the logger writes none of the reports: skip IsCrash and the rest
+	if !writesReports(l) {
+		return nil, "" // skip IsCrash and the rest
 	}
 	var ev *zerolog.Event
 	msg := e.Kind.String()
