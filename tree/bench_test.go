@@ -44,7 +44,7 @@ func benchCrash(b *testing.B, crash string, stalled bool, opts ...tree.Option) {
 	ctx := context.Background()
 	sup, err := tree.Start(ctx, tree.Spec{
 		Intensity: strategy.Intensity{MaxRestarts: 1 << 20, Period: 10 * time.Microsecond},
-		Children:  []tree.ChildSpec{worker("a", nil)},
+		Children:  []tree.ChildSpec{tree.Worker("a", newCrasher)},
 	}, append([]tree.Option{tree.WithLogger(zerolog.Nop())}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
@@ -78,6 +78,25 @@ func benchCrash(b *testing.B, crash string, stalled bool, opts ...tree.Option) {
 		b.Fatalf("incarnation %d after %d crashes", got, b.N)
 	}
 	reportLatency(b, ds)
+}
+
+// crasher is the child of the crash benchmarks. Like the floor's server, it
+// looks at each message once: a "panic" panics, a "crash" fails, any other
+// is a call answered with the incarnation. Each incarnation is a new value,
+// as a factory's usually is.
+type crasher struct{ handled int }
+
+func newCrasher() actor.Actor { return &crasher{} }
+
+func (c *crasher) Receive(ctx *actor.Context, msg any) error {
+	switch msg {
+	case "panic":
+		panic("kaboom")
+	case "crash":
+		return errBoom
+	}
+	c.handled++
+	return ctx.Reply(ctx.Incarnation())
 }
 
 // BenchmarkCrashRestart: crash → restarted in place → next message handled.
