@@ -94,13 +94,17 @@ func (h *fastHook) RestartNow(ref *actor.Ref, reason error) (actor.Actor, bool) 
 		return nil, false // onExit records it and gives up
 	}
 	_, attempt := ch.bo.Next(ch.r.backoff, now, s.env.rnd) // no backoff: no delay
-	restarts := s.window.Restarts(now)
+	heard := !s.env.unheard(s.path, 2)
+	restarts := 0
+	if heard {
+		restarts = s.window.Restarts(now) // for the event only
+	}
 	ch.inflight = true
 	s.inflight++
 	s.mu.Unlock()
 
 	h.attempt, h.decided, h.err, h.ignored = attempt, now, nil, false
-	if !s.env.unheard(s.path, 2) {
+	if heard {
 		evs := [2]Event{
 			{Kind: ChildExited, Supervisor: s.path, Child: ch.id, Ref: ref, Reason: reason, Stack: stackOf(reason)},
 			{Kind: ChildRestarting, Supervisor: s.path, Child: ch.id, Ref: ref, Attempt: attempt, Restarts: restarts},
