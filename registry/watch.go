@@ -118,8 +118,22 @@ func (r *Registry) Watch(prefix string, buffer int) *Watch {
 	return w
 }
 
-// Events returns the channel of events, closed by Close.
-func (w *Watch) Events() <-chan Event { return w.out }
+// Events returns the channel of events, closed by Close. A Watch that
+// Registry.Watch did not make (nil or the zero value) has a closed channel:
+// it watches nothing, and a reader must not wait for it forever.
+func (w *Watch) Events() <-chan Event {
+	if w == nil || w.out == nil {
+		return noEvents
+	}
+	return w.out
+}
+
+// noEvents is the stream of a Watch that Registry.Watch did not make.
+var noEvents = func() chan Event {
+	c := make(chan Event)
+	close(c)
+	return c
+}()
 
 // Close stops the watch, closes its channel and releases its goroutine.
 // Events not yet received are lost. It is idempotent, and does nothing on a

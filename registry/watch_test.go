@@ -265,3 +265,15 @@ func TestCloseOfAWatchNotMadeByTheRegistry(t *testing.T) {
 	assert.NotPanics(t, func() { (*registry.Watch)(nil).Close() })
 	assert.NotPanics(t, func() { new(registry.Watch).Close() })
 }
+
+// A Watch that Registry.Watch did not make has no events: its channel is
+// closed, rather than nil (a reader would wait forever) or a panic.
+func TestEventsOfAWatchNotMadeByTheRegistry(t *testing.T) {
+	for name, w := range map[string]*registry.Watch{"nil": nil, "zero": new(registry.Watch)} {
+		var ch <-chan registry.Event
+		require.NotPanics(t, func() { ch = w.Events() }, name)
+		require.NotNil(t, ch, name)
+		_, open := <-ch
+		assert.False(t, open, "%s: the channel is closed", name)
+	}
+}

@@ -224,8 +224,22 @@ func (b *bus) subscribe(prefix string, buffer int) *Subscription {
 }
 
 // Events returns the channel of events, closed by Close or when the tree
-// stops.
-func (s *Subscription) Events() <-chan Event { return s.ch }
+// stops. A Subscription that no tree made (nil or the zero value) has a
+// stream that is over before it began: a closed channel, rather than a panic
+// or a channel that never delivers.
+func (s *Subscription) Events() <-chan Event {
+	if s == nil || s.ch == nil {
+		return noEvents
+	}
+	return s.ch
+}
+
+// noEvents is the stream of a Subscription that no tree made.
+var noEvents = func() chan Event {
+	c := make(chan Event)
+	close(c)
+	return c
+}()
 
 // Close ends the subscription and closes its channel. It is idempotent, and
 // does nothing on a Subscription that a tree did not make (nil or the zero

@@ -644,3 +644,15 @@ func TestCloseOfASubscriptionNotMadeByATree(t *testing.T) {
 	assert.NotPanics(t, func() { (*tree.Subscription)(nil).Close() })
 	assert.NotPanics(t, func() { new(tree.Subscription).Close() })
 }
+
+// A Subscription that no tree made has no events: its channel is closed,
+// rather than nil (a reader would wait forever) or a panic.
+func TestEventsOfASubscriptionNotMadeByATree(t *testing.T) {
+	for name, sub := range map[string]*tree.Subscription{"nil": nil, "zero": new(tree.Subscription)} {
+		var ch <-chan tree.Event
+		require.NotPanics(t, func() { ch = sub.Events() }, name)
+		require.NotNil(t, ch, name)
+		_, open := <-ch
+		assert.False(t, open, "%s: the channel is closed", name)
+	}
+}
