@@ -7,6 +7,7 @@ package bridge
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -173,8 +174,8 @@ type fakeIRC struct {
 	conns  map[int]net.Conn
 	nicks  map[int]string
 	n      int
-	refuse map[string]bool // channels that refuse to be joined (473)
-	taken  map[string]bool // nicks in use by others (433)
+	refuse map[string]string // channels that refuse to be joined, with the numeric ("473")
+	taken  map[string]bool   // nicks in use by others (433)
 	closed bool
 	mute   atomic.Bool // accept clients but never welcome them
 	hangup atomic.Bool // hang up on every new client at once
@@ -186,7 +187,7 @@ type fakeIRC struct {
 func newFakeIRC(t *testing.T) *fakeIRC {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	s := &fakeIRC{ln: ln, conns: map[int]net.Conn{}, nicks: map[int]string{}, refuse: map[string]bool{},
+	s := &fakeIRC{ln: ln, conns: map[int]net.Conn{}, nicks: map[int]string{}, refuse: map[string]string{},
 		taken: map[string]bool{}, lines: make(chan ircLine, 1<<16)}
 	s.wg.Add(1)
 	go s.serve()
@@ -276,10 +277,10 @@ func (s *fakeIRC) handle(n int, c net.Conn) {
 			}
 			for _, ch := range strings.Split(fields[1], ",") {
 				s.mu.Lock()
-				refused := s.refuse[strings.ToLower(ch)]
+				code := s.refuse[strings.ToLower(ch)]
 				s.mu.Unlock()
-				if refused {
-					s.write(n, fmt.Sprintf(":irc.test 473 %s %s :Cannot join channel (+i)", nick, ch))
+				if code != "" {
+					s.write(n, refusal(code, nick, ch))
 					continue
 				}
 				s.write(n, fmt.Sprintf(":%s!bridge@test JOIN %s", nick, ch))
@@ -359,6 +360,18 @@ func (s *fakeIRC) nextLine(t *testing.T, what string, match func(ircLine) bool) 
 			return ircLine{}
 		}
 	}
+}
+
+// refusal is the line with which a server refuses nick a JOIN of ch, as
+// servers word each numeric. 470 names the channel it forwards to.
+func refusal(code, nick, ch string) string {
+	text := map[string]string{
+		"437": ":Nick/channel is temporarily unavailable",
+		"470": "##overflow :Forwarding to another channel",
+		"473": ":Cannot join channel (+i)",
+		"479": ":Illegal channel name",
+	}[code]
+	return fmt.Sprintf(":irc.test %s %s %s %s", code, nick, ch, cmp.Or(text, ":Cannot join channel"))
 }
 
 // privmsgText is the text of "PRIVMSG #chan :text".

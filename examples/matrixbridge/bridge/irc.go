@@ -145,11 +145,16 @@ func (b *Bridge) handOver(ctx context.Context, client *girc.Client) {
 	}
 }
 
-// joinErrors are the numerics a server answers a JOIN it refuses with.
+// joinErrors are the numerics a server answers a JOIN it refuses with. One
+// it answers with another is taken for no answer: the next channels wait
+// joinAnswerTimeout for it.
 var joinErrors = []string{
 	girc.ERR_NOSUCHCHANNEL, girc.ERR_TOOMANYCHANNELS, girc.ERR_CHANNELISFULL, girc.ERR_INVITEONLYCHAN,
 	girc.ERR_BANNEDFROMCHAN, girc.ERR_BADCHANNELKEY, girc.ERR_BADCHANMASK,
-	"477", // ERR_NEEDREGGEDNICK, as most servers use it (girc: ERR_NOCHANMODES)
+	girc.ERR_UNAVAILRESOURCE, // the channel is held for a while, after a netsplit
+	"470",                    // ERR_LINKCHANNEL: the channel forwards to another (Libera, OFTC)
+	"477",                    // ERR_NEEDREGGEDNICK, as most servers use it (girc: ERR_NOCHANMODES)
+	"479",                    // ERR_BADCHANNAME: a name the server forbids (Solanum, Hybrid)
 }
 
 // joinHandlers joins the mapped channels once client is registered, and

@@ -46,13 +46,37 @@ func TestOneUnjoinableChannelDoesNotBlockTheOthers(t *testing.T) {
 			{Room: "!abc:example.org", Channel: "#arbor"},
 			{Room: "!private:example.org", Channel: "#private"},
 		}
-		irc.refuse["#private"] = true
+		irc.refuse["#private"] = "473"
 	})
 	// The bridge did get into #arbor.
 	r.irc.nextLine(t, "the bridge joins", func(l ircLine) bool { return strings.HasPrefix(l.Line, "JOIN ") })
 	require.Equal(t, http.StatusOK, r.push("t1", textEvent("$1", "!abc:example.org", "@alice:example.org", "hello #arbor")))
 	l := r.irc.nextPrivmsg(t, "alice's message to #arbor, a channel the bridge is in")
 	assert.Equal(t, "PRIVMSG #arbor :<alice> hello #arbor", l.Line)
+}
+
+// Every numeric with which servers refuse a JOIN is an answer: the next
+// channels are asked for at once, and the refused one is tried again with
+// backoff, rather than after joinAnswerTimeout. A first batch of joinWindow
+// channels holds the refused one; the channel after it is asked for only
+// once all of them are answered.
+func TestEachJoinRefusalIsAnAnswer(t *testing.T) {
+	for _, code := range []string{"403", "405", "471", "473", "474", "475", "476", "437", "470", "477", "479"} {
+		t.Run(code, func(t *testing.T) {
+			t.Parallel()
+			next := fmt.Sprintf("#c%d", joinWindow)
+			r := newRig(t, func(c *Config, _ *fakeHS, irc *fakeIRC) {
+				c.Rooms = []Mapping{{Room: "!refused:example.org", Channel: "#refused"}}
+				for i := 1; i <= joinWindow; i++ {
+					c.Rooms = append(c.Rooms, Mapping{Room: id.RoomID(fmt.Sprintf("!c%d:example.org", i)), Channel: fmt.Sprintf("#c%d", i)})
+				}
+				irc.refuse["#refused"] = code
+			})
+			r.irc.nextLine(t, "the JOIN of "+next+", after the refusal of #refused", func(l ircLine) bool {
+				return strings.HasPrefix(l.Line, "JOIN ") && strings.Contains(l.Line, next)
+			})
+		})
+	}
 }
 
 // A stop while a multi-line Matrix message goes out, line by line under the
