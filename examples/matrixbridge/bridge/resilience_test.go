@@ -56,10 +56,9 @@ func TestOneUnjoinableChannelDoesNotBlockTheOthers(t *testing.T) {
 }
 
 // Every numeric with which servers refuse a JOIN is an answer: the next
-// channels are asked for at once, and the refused one is tried again with
-// backoff, rather than after joinAnswerTimeout. A first batch of joinWindow
-// channels holds the refused one; the channel after it is asked for only
-// once all of them are answered.
+// channels are asked for at once, rather than after joinAnswerTimeout. A
+// first batch of joinWindow channels holds the refused one; the channel
+// after it is asked for only once all of them are answered.
 func TestEachJoinRefusalIsAnAnswer(t *testing.T) {
 	for _, code := range []string{"403", "405", "471", "473", "474", "475", "476", "437", "470", "477", "479"} {
 		t.Run(code, func(t *testing.T) {
