@@ -54,11 +54,11 @@ func (b *Bridge) runConn(ctx context.Context, c *actor.Context) error {
 		default:
 		}
 	}
-	client.Config.HandleNickCollide = b.nickCollide(fail)
+	registered := make(chan struct{})
+	client.Config.HandleNickCollide = b.nickCollide(fail, registered)
 	client.Handlers.Add(girc.ERR_ERRONEUSNICKNAME, func(_ *girc.Client, e girc.Event) {
 		fail(fmt.Errorf("%w: %s", errNickRefused, e.Last()))
 	})
-	registered := make(chan struct{})
 	var welcome sync.Once
 	client.Handlers.Add(girc.RPL_WELCOME, func(*girc.Client, girc.Event) {
 		welcome.Do(func() { close(registered) })
@@ -450,9 +450,20 @@ var (
 // maxNickTries it ends the connection through fail, so that the supervisor
 // tries again later, when the sessions holding the nicks (often the
 // bridge's own, from connections that just dropped) may have gone.
-func (b *Bridge) nickCollide(fail func(error)) func(string) string {
+//
+// Once registered is closed (the server welcomed the bridge), a collision
+// is none: the bridge sends no NICK after registering, and girc takes every
+// 437 for a collision, also the one that refuses a JOIN to a channel held
+// after a netsplit. Answering it would rename the bridge, and a few held
+// channels would end the connection.
+func (b *Bridge) nickCollide(fail func(error), registered <-chan struct{}) func(string) string {
 	var tries atomic.Int32
 	return func(string) string {
+		select {
+		case <-registered:
+			return "" // girc sends nothing
+		default:
+		}
 		n := int(tries.Add(1))
 		switch {
 		case n > maxNickTries:

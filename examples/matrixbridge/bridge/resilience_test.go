@@ -78,6 +78,65 @@ func TestEachJoinRefusalIsAnAnswer(t *testing.T) {
 	}
 }
 
+// A 437 that refuses a JOIN (a channel held after a netsplit) is about the
+// channel, not the bridge's nick: the bridge keeps its nick. girc's own
+// handler of 437 takes every 437 for a nick collision.
+func TestHeldChannelRefusalDoesNotRenameTheBridge(t *testing.T) {
+	nicks := heldChannels(t, 1)
+	assert.Empty(t, nicks, "the bridge changed its nick after a JOIN's 437")
+}
+
+// Channels held after a netsplit cost the bridge neither its nick nor its
+// connection: more 437 refusals than maxNickTries, each taken for a nick
+// collision, would end the connection for "every nick tried is in use",
+// and every channel would be joined again.
+func TestHeldChannelsDoNotEndTheConnection(t *testing.T) {
+	nicks := heldChannels(t, maxNickTries+1)
+	assert.Empty(t, nicks, "the bridge changed its nick after a JOIN's 437")
+}
+
+// heldChannels runs a bridge whose first held mapped channels the server
+// refuses with 437, followed by joinWindow channels it lets the bridge in.
+// The JOIN of the last of those goes out only once every refusal before it
+// has been handled; a PING sent then, on the same connection, is answered
+// once every handler of those refusals has returned. heldChannels returns
+// the NICKs the bridge sent meanwhile, after its registration's, and fails
+// the test if the bridge connected again.
+func heldChannels(t *testing.T, held int) (nicks []string) {
+	t.Helper()
+	last := fmt.Sprintf("#c%d", joinWindow)
+	r := newRig(t, func(c *Config, _ *fakeHS, irc *fakeIRC) {
+		c.Rooms = nil
+		for i := 1; i <= held; i++ {
+			ch := fmt.Sprintf("#held%d", i)
+			c.Rooms = append(c.Rooms, Mapping{Room: id.RoomID(fmt.Sprintf("!held%d:example.org", i)), Channel: ch})
+			irc.refuse[ch] = "437"
+		}
+		for i := 1; i <= joinWindow; i++ {
+			c.Rooms = append(c.Rooms, Mapping{Room: id.RoomID(fmt.Sprintf("!c%d:example.org", i)), Channel: fmt.Sprintf("#c%d", i)})
+		}
+	})
+	first := r.irc.nextLine(t, "the first JOIN", func(l ircLine) bool { return strings.HasPrefix(l.Line, "JOIN ") })
+	watch := func(l ircLine) {
+		if l.Conn != first.Conn {
+			t.Fatalf("the bridge connected again (connection %d after %d): %s", l.Conn, first.Conn, l.Line)
+		}
+		if strings.HasPrefix(l.Line, "NICK ") {
+			nicks = append(nicks, l.Line)
+		}
+	}
+	r.irc.nextLine(t, "the JOIN of "+last, func(l ircLine) bool {
+		watch(l)
+		return strings.HasPrefix(l.Line, "JOIN ") && strings.Contains(l.Line, last)
+	})
+	r.irc.write(first.Conn, "PING :barrier")
+	r.irc.nextLine(t, "the answer to the PING", func(l ircLine) bool {
+		watch(l)
+		return strings.HasPrefix(l.Line, "PONG") && strings.HasSuffix(l.Line, "barrier")
+	})
+	return nicks
+}
+
 // A stop while a multi-line Matrix message goes out, line by line under the
 // flood rule, ends the sender within its shutdown timeout: the pacing
 // listens to the sender's context, so Ctrl-C does not wait for the paste.
