@@ -86,6 +86,20 @@ func (h *homeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// expectPosted waits for each of wants to be posted, in order, until ctx
+// ends.
+func (h *homeserver) expectPosted(t *testing.T, ctx context.Context, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		select {
+		case got := <-h.sent:
+			assert.Equal(t, want, got)
+		case <-ctx.Done():
+			t.Fatalf("%q was never posted", want)
+		}
+	}
+}
+
 // spawnPortal spawns a portal alone, against hs, retrying every millisecond;
 // it finds the actors it sends to in reg.
 func spawnPortal(t *testing.T, ctx context.Context, hs *homeserver) (p *actor.Ref, reg *registry.Registry) {
@@ -136,14 +150,7 @@ func TestPortalWaitsForItsRoom(t *testing.T) {
 	}
 
 	hs.joinable.Store(true)
-	for _, want := range []string{"first", "second"} {
-		select {
-		case got := <-hs.sent:
-			assert.Equal(t, want, got)
-		case <-ctx.Done():
-			t.Fatalf("%q was never posted", want)
-		}
-	}
+	hs.expectPosted(t, ctx, "first", "second")
 	assert.True(t, p.Alive())
 	assert.Equal(t, uint64(1), p.Incarnation(), "no crash on the way")
 }
@@ -169,14 +176,7 @@ func TestPortalHoldsWhatItCannotPostInOrder(t *testing.T) {
 	for _, text := range []string{"m2", "m3", "m4"} {
 		require.NoError(t, p.Send(fromIRC{Nick: "bob", Text: text}))
 	}
-	for _, want := range []string{"m2", "m3", "m4"} {
-		select {
-		case got := <-hs.sent:
-			assert.Equal(t, want, got)
-		case <-ctx.Done():
-			t.Fatalf("%q was never posted", want)
-		}
-	}
+	hs.expectPosted(t, ctx, "m2", "m3", "m4")
 	assert.Equal(t, uint64(1), p.Incarnation(), "no crash on the way")
 }
 
@@ -192,14 +192,7 @@ func TestPortalDropsAMessageTheHomeserverAlwaysFailsOn(t *testing.T) {
 	for _, text := range []string{"m1", "m2", "m3"} {
 		require.NoError(t, p.Send(fromIRC{Nick: "bob", Text: text}))
 	}
-	for _, want := range []string{"m1", "m3"} {
-		select {
-		case got := <-hs.sent:
-			assert.Equal(t, want, got)
-		case <-ctx.Done():
-			t.Fatalf("%q was never posted", want)
-		}
-	}
+	hs.expectPosted(t, ctx, "m1", "m3")
 	assert.Equal(t, int32(maxFailures), hs.failures.Load(), "m2 was tried maxFailures times")
 	assert.Equal(t, uint64(1), p.Incarnation(), "no crash on the way")
 }
