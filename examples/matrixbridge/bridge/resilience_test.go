@@ -372,15 +372,8 @@ func TestPushedKickMakesTheGhostJoinBeforeItsNextMessage(t *testing.T) {
 // configuration error, not a bridge that reconnects in a loop until it gives
 // up.
 func TestConfigRejectsAnIRCServerWhosePortIsNotANumber(t *testing.T) {
-	for _, server := range []string{"irc.example.org:ircs", "irc.example.org:66x7", "irc.example.org:"} {
-		c := validConfig()
-		c.IRC.Server = server
-		err := c.Validate()
-		var ce *ConfigError
-		if assert.ErrorAs(t, err, &ce, "irc.server %q cannot be used", server) {
-			assert.Equal(t, "irc.server", ce.Field)
-		}
-	}
+	rejects(t, "irc.server", func(c *Config, v string) { c.IRC.Server = v },
+		"irc.example.org:ircs", "irc.example.org:66x7", "irc.example.org:")
 }
 
 // Ghost IDs keep the nick's case ("Bob" is @irc__bob, "bob" @irc_bob): once

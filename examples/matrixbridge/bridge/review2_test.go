@@ -247,15 +247,7 @@ func TestEveryMappedChannelIsJoinedWithManyRooms(t *testing.T) {
 // refused each time, until the IRC subtree gives up, then again after every
 // cooldown, for ever.
 func TestConfigRejectsANickNoServerAccepts(t *testing.T) {
-	for _, nick := range []string{"1bridge", "-bridge"} {
-		c := validConfig()
-		c.IRC.Nick = nick
-		err := c.Validate()
-		var ce *ConfigError
-		if assert.ErrorAs(t, err, &ce, "irc.nick %q cannot be used", nick) {
-			assert.Equal(t, "irc.nick", ce.Field)
-		}
-	}
+	rejects(t, "irc.nick", func(c *Config, v string) { c.IRC.Nick = v }, "1bridge", "-bridge")
 }
 
 // txnHS is a homeserver that, as the spec has it, treats a message sent
@@ -351,15 +343,8 @@ func TestPortalRetryAfterALostAnswerDoesNotPostTwice(t *testing.T) {
 // of seconds later with the listener's error rather than a configuration
 // error naming the field.
 func TestConfigRejectsAListenAddressWithABadPort(t *testing.T) {
-	for _, listen := range []string{"127.0.0.1:99999", "127.0.0.1:-1", "127.0.0.1:no-such-service"} {
-		c := validConfig()
-		c.Appservice.Listen = listen
-		err := c.Validate()
-		var ce *ConfigError
-		if assert.ErrorAs(t, err, &ce, "appservice.listen %q cannot be used", listen) {
-			assert.Equal(t, "appservice.listen", ce.Field)
-		}
-	}
+	rejects(t, "appservice.listen", func(c *Config, v string) { c.Appservice.Listen = v },
+		"127.0.0.1:99999", "127.0.0.1:-1", "127.0.0.1:no-such-service")
 }
 
 // The portal heads a Matrix message's line with its sender's name

@@ -38,6 +38,20 @@ func validConfig() Config {
 	return c
 }
 
+// rejects asserts that Validate refuses a valid configuration changed by
+// set to each of values, with a *ConfigError that names field.
+func rejects(t *testing.T, field string, set func(*Config, string), values ...string) {
+	t.Helper()
+	for _, v := range values {
+		c := validConfig()
+		set(&c, v)
+		var ce *ConfigError
+		if assert.ErrorAs(t, c.Validate(), &ce, "%s %q cannot be used", field, v) {
+			assert.Equal(t, field, ce.Field)
+		}
+	}
+}
+
 func TestConfigDefaultsAndValidation(t *testing.T) {
 	c := validConfig()
 	require.NoError(t, c.Validate())
@@ -249,10 +263,5 @@ func TestConfigAcceptsUsualNicksAndRejectsListenPortZero(t *testing.T) {
 		c.IRC.Nick = nick
 		assert.NoError(t, c.Validate(), "irc.nick %q", nick)
 	}
-	c := validConfig()
-	c.Appservice.Listen = "127.0.0.1:0"
-	var ce *ConfigError
-	if assert.ErrorAs(t, c.Validate(), &ce) {
-		assert.Equal(t, "appservice.listen", ce.Field)
-	}
+	rejects(t, "appservice.listen", func(c *Config, v string) { c.Appservice.Listen = v }, "127.0.0.1:0")
 }
